@@ -1,0 +1,148 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/waymarkhq/waymark/results"
+)
+
+// JSON report shapes. Field names are a stable, snake_case contract for
+// scripts; durations are whole milliseconds; artifacts carry no bytes.
+type (
+	jsonReport struct {
+		Runs    []jsonRun   `json:"runs"`
+		Summary jsonSummary `json:"summary"`
+	}
+	jsonSummary struct {
+		Total      int    `json:"total"`
+		Passed     int    `json:"passed"`
+		Degraded   int    `json:"degraded"`
+		Failed     int    `json:"failed"`
+		Error      int    `json:"error"`
+		Outcome    string `json:"outcome"` // the worst outcome
+		DurationMS int64  `json:"duration_ms"`
+		ExitCode   int    `json:"exit_code"`
+	}
+	jsonRun struct {
+		ID             string     `json:"id"`
+		Journey        string     `json:"journey"`
+		Title          string     `json:"title"`
+		File           string     `json:"file"`
+		Trigger        string     `json:"trigger"`
+		Location       string     `json:"location"`
+		StartedAt      time.Time  `json:"started_at"`
+		FinishedAt     time.Time  `json:"finished_at"`
+		DurationMS     int64      `json:"duration_ms"`
+		Outcome        string     `json:"outcome"`
+		FailingStep    int        `json:"failing_step"`
+		Cause          string     `json:"cause"`
+		Error          string     `json:"error"`
+		BrowserVersion string     `json:"browser_version"`
+		DefinitionHash string     `json:"definition_hash"`
+		Attempt        int        `json:"attempt"`
+		Steps          []jsonStep `json:"steps"`
+	}
+	jsonStep struct {
+		Index      int            `json:"index"`
+		Name       string         `json:"name"`
+		Action     string         `json:"action"`
+		Line       int            `json:"line"`
+		StartMS    int64          `json:"start_ms"`
+		DurationMS int64          `json:"duration_ms"`
+		Status     string         `json:"status"`
+		Optional   bool           `json:"optional"`
+		Cause      string         `json:"cause"`
+		Error      string         `json:"error"`
+		Expected   string         `json:"expected"`
+		Actual     string         `json:"actual"`
+		URL        string         `json:"url"`
+		HTTPStatus int            `json:"http_status"`
+		Timings    *jsonTimings   `json:"timings"`
+		Artifacts  []jsonArtifact `json:"artifacts"`
+	}
+	jsonTimings struct {
+		TTFBMS             int64   `json:"ttfb_ms"`
+		DOMContentLoadedMS int64   `json:"dom_content_loaded_ms"`
+		LoadMS             int64   `json:"load_ms"`
+		LCPMS              int64   `json:"lcp_ms"`
+		CLS                float64 `json:"cls"`
+		Requests           int     `json:"requests"`
+		Bytes              int64   `json:"bytes"`
+	}
+	jsonArtifact struct {
+		Kind  string `json:"kind"`
+		Label string `json:"label"`
+		Hash  string `json:"hash"`
+		Path  string `json:"path"`
+	}
+)
+
+// WriteJSON writes runs as {"runs": [...], "summary": {...}} for scripts
+// and dashboards: snake_case names, times in UTC RFC 3339, durations in
+// milliseconds, artifacts by path and hash without their bytes, and the
+// summary with counts per outcome and the exit code `waymark run` gives.
+func WriteJSON(w io.Writer, runs []*results.Run) error {
+	doc := jsonReport{Runs: make([]jsonRun, 0, len(runs))}
+	worst := results.Passed
+	for _, r := range runs {
+		doc.Runs = append(doc.Runs, jsonFromRun(r))
+		worst = results.Worse(worst, r.Outcome)
+		switch r.Outcome {
+		case results.Passed:
+			doc.Summary.Passed++
+		case results.Degraded:
+			doc.Summary.Degraded++
+		case results.Failed:
+			doc.Summary.Failed++
+		case results.Error:
+			doc.Summary.Error++
+		}
+	}
+	doc.Summary.Total = len(runs)
+	doc.Summary.Outcome = string(worst)
+	doc.Summary.DurationMS = wallTime(runs).Milliseconds()
+	doc.Summary.ExitCode = ExitCode(runs)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+func jsonFromRun(r *results.Run) jsonRun {
+	j := jsonRun{
+		ID: r.ID, Journey: r.Journey, Title: r.Title, File: r.File,
+		Trigger: string(r.Trigger), Location: r.Location,
+		StartedAt: r.StartedAt.UTC(), FinishedAt: r.FinishedAt.UTC(),
+		DurationMS: r.Duration.Milliseconds(), Outcome: string(r.Outcome),
+		FailingStep: r.FailingStep, Cause: string(r.Cause), Error: r.Error,
+		BrowserVersion: r.BrowserVersion, DefinitionHash: r.DefinitionHash,
+		Attempt: r.Attempt, Steps: make([]jsonStep, 0, len(r.Steps)),
+	}
+	for _, s := range r.Steps {
+		js := jsonStep{
+			Index: s.Index, Name: s.Name, Action: s.Action, Line: s.Line,
+			StartMS: s.Start.Milliseconds(), DurationMS: s.Duration.Milliseconds(),
+			Status: string(s.Status), Optional: s.Optional, Cause: string(s.Cause),
+			Error: s.Error, Expected: s.Expected, Actual: s.Actual, URL: s.URL,
+			HTTPStatus: s.HTTPStatus, Artifacts: make([]jsonArtifact, 0, len(s.Artifacts)),
+		}
+		if t := s.Timings; t != nil {
+			js.Timings = &jsonTimings{
+				TTFBMS: t.TTFB.Milliseconds(), DOMContentLoadedMS: t.DOMContentLoaded.Milliseconds(),
+				LoadMS: t.Load.Milliseconds(), LCPMS: t.LCP.Milliseconds(),
+				CLS: t.CLS, Requests: t.Requests, Bytes: t.Bytes,
+			}
+		}
+		for _, a := range s.Artifacts {
+			js.Artifacts = append(js.Artifacts, jsonArtifact{Kind: string(a.Kind), Label: a.Label, Hash: a.Hash, Path: a.Path})
+		}
+		j.Steps = append(j.Steps, js)
+	}
+	return j
+}
