@@ -69,7 +69,7 @@ func fixtureRuns() []*results.Run {
 			Status: results.StepFailed, Cause: results.CauseAssertion, Error: `expected "2", got "1"`, Expected: "2", Actual: "1",
 			URL: "http://127.0.0.1:8080/cart",
 			Artifacts: []results.Artifact{{Kind: results.ArtifactScreenshot, Label: "failure", Data: []byte("\xff\xd8jpeg"), Hash: "5b1e0c",
-				Path: "artifacts/guest-checkout/01JPD4Z8/03-assert-text-data-test-cart-badge-failure.jpg"}}},
+				Path: "artifacts/guest-checkout/01jpd4z8/03-assert-text-data-test-cart-badge-failure.jpg"}}},
 		results.Step{Index: 4, Name: "click text=Checkout", Action: "click", Line: 13, Status: results.StepSkipped},
 		results.Step{Index: 5, Name: "Empty the cart", Action: "request", Line: 15, Start: 10450 * ms, Duration: 150 * ms, Status: results.StepPassed},
 	)

@@ -17,14 +17,13 @@ type (
 		Summary jsonSummary `json:"summary"`
 	}
 	jsonSummary struct {
-		Total      int    `json:"total"`
-		Passed     int    `json:"passed"`
-		Degraded   int    `json:"degraded"`
-		Failed     int    `json:"failed"`
-		Error      int    `json:"error"`
-		Outcome    string `json:"outcome"` // the worst outcome
-		DurationMS int64  `json:"duration_ms"`
-		ExitCode   int    `json:"exit_code"`
+		Total      int   `json:"total"`
+		Passed     int   `json:"passed"`
+		Degraded   int   `json:"degraded"`
+		Failed     int   `json:"failed"`
+		Error      int   `json:"error"`
+		DurationMS int64 `json:"duration_ms"`
+		ExitCode   int   `json:"exit_code"`
 	}
 	jsonRun struct {
 		ID             string     `json:"id"`
@@ -86,10 +85,8 @@ type (
 // summary with counts per outcome and the exit code `waymark run` gives.
 func WriteJSON(w io.Writer, runs []*results.Run) error {
 	doc := jsonReport{Runs: make([]jsonRun, 0, len(runs))}
-	worst := results.Passed
 	for _, r := range runs {
 		doc.Runs = append(doc.Runs, jsonFromRun(r))
-		worst = results.Worse(worst, r.Outcome)
 		switch r.Outcome {
 		case results.Passed:
 			doc.Summary.Passed++
@@ -102,7 +99,6 @@ func WriteJSON(w io.Writer, runs []*results.Run) error {
 		}
 	}
 	doc.Summary.Total = len(runs)
-	doc.Summary.Outcome = string(worst)
 	doc.Summary.DurationMS = wallTime(runs).Milliseconds()
 	doc.Summary.ExitCode = ExitCode(runs)
 	enc := json.NewEncoder(w)
