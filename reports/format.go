@@ -76,7 +76,7 @@ func human(d time.Duration) string {
 		return "0ms"
 	case d < time.Millisecond:
 		return "<1ms"
-	case d < time.Second:
+	case d < time.Second-500*time.Microsecond:
 		return fmt.Sprintf("%dms", d.Round(time.Millisecond).Milliseconds())
 	case d < time.Minute-50*time.Millisecond:
 		return fmt.Sprintf("%.1fs", d.Seconds())
