@@ -27,7 +27,8 @@ type ProgressOptions struct {
 // run ends. It is safe for concurrent use by runs in parallel: each call
 // writes whole lines at once, and while more than one run is in flight the
 // step lines of every run involved carry its journey name, so interleaved
-// lines stay attributable. Write errors are ignored: progress is advisory
+// lines stay attributable. Runs are told apart by Run.ID, so every run in
+// flight needs its own. Write errors are ignored: progress is advisory
 // and a closed terminal must not stop the runs.
 type Progress struct {
 	w     io.Writer
