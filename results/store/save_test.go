@@ -1,0 +1,461 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/results"
+)
+
+// start is a run start with nanoseconds and a non-UTC zone, so the tests
+// see what storing does to both.
+func start() time.Time {
+	return time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.FixedZone("CET", 3600))
+}
+
+func journey(name, hash string) *journeys.Journey {
+	return &journeys.Journey{
+		Name: name, Title: "Guest checkout", File: "journeys/" + name + ".yaml",
+		Schedule: "*/5 * * * *", Owner: "web-team", Customer: "acme",
+		Tags: []string{"shop", "critical"}, Hash: hash,
+	}
+}
+
+// fullRun is a failed run that sets every field of the model, with a
+// screenshot shot on its first two steps.
+func fullRun(id, journey string, at time.Time, shot []byte) *results.Run {
+	return &results.Run{
+		ID: id, Journey: journey, Title: "Guest checkout", File: "journeys/" + journey + ".yaml",
+		Trigger: results.TriggerManual, Location: "eu-west",
+		StartedAt: at, FinishedAt: at.Add(2500*time.Millisecond + 123456),
+		Duration: 2500*time.Millisecond + 123456, Outcome: results.Failed, FailingStep: 2,
+		Cause: results.CauseAssertion, Error: `step 2 "see total": text was "€0.00"`,
+		BrowserVersion: "Chrome/139.0.7258.5", DefinitionHash: "9f86d08", Attempt: 2,
+		Steps: []results.Step{
+			{
+				Index: 1, Name: "open home", Action: "goto", Line: 12, Start: 1234567, Duration: 850700 * time.Microsecond,
+				Status: results.StepDegraded, URL: "https://shop.example.com/", HTTPStatus: 200,
+				Timings: &results.PageTimings{
+					TTFB: 120400 * time.Microsecond, DOMContentLoaded: 400 * time.Millisecond, Load: 800 * time.Millisecond,
+					LCP: 650 * time.Millisecond, CLS: 0.042, Requests: 37, Bytes: 1234567,
+				},
+				Artifacts: []results.Artifact{{Kind: results.ArtifactScreenshot, Label: "step", Data: shot, Path: "a/1.jpg"}},
+			},
+			{
+				Index: 2, Name: "see total", Action: "assert", Line: 15, Start: 900 * time.Millisecond, Duration: 10 * time.Second,
+				Status: results.StepFailed, Cause: results.CauseAssertion, Error: "text was wrong",
+				Expected: "contains €12.00", Actual: "€0.00", URL: "https://shop.example.com/cart",
+				Artifacts: []results.Artifact{
+					{Kind: results.ArtifactScreenshot, Label: "failure", Data: shot},
+					{Kind: results.ArtifactDOM, Label: "failure", Data: []byte("<html><body>€0.00</body></html>")},
+					{Kind: results.ArtifactConsole, Label: "failure", Data: []byte(`[{"level":"error"}]`)},
+					{Kind: results.ArtifactNetwork, Label: "failure"}, // nil Data: an empty blob
+				},
+			},
+			{Index: 3, Name: "newsletter", Action: "click", Line: 18, Status: results.StepSkipped, Optional: true},
+			{Index: 4, Name: "thanks", Action: "goto", Line: 20, Status: results.StepSkipped, Timings: &results.PageTimings{}},
+		},
+	}
+}
+
+// stored is what reading r back must give: times and durations at the
+// stored millisecond precision, times in UTC, artifacts without Data and
+// Path.
+func stored(r results.Run) results.Run {
+	tm := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return time.Time{}
+		}
+		return t.Truncate(time.Millisecond).UTC()
+	}
+	r.StartedAt, r.FinishedAt = tm(r.StartedAt), tm(r.FinishedAt)
+	r.Duration = r.Duration.Truncate(time.Millisecond)
+	steps := r.Steps
+	r.Steps = nil
+	for _, s := range steps {
+		s.Start, s.Duration = s.Start.Truncate(time.Millisecond), s.Duration.Truncate(time.Millisecond)
+		if s.Timings != nil {
+			t := *s.Timings
+			for _, d := range []*time.Duration{&t.TTFB, &t.DOMContentLoaded, &t.Load, &t.LCP} {
+				*d = d.Truncate(time.Millisecond)
+			}
+			s.Timings = &t
+		}
+		arts := s.Artifacts
+		s.Artifacts = nil
+		for _, a := range arts {
+			s.Artifacts = append(s.Artifacts, results.Artifact{Kind: a.Kind, Label: a.Label, Hash: a.Hash})
+		}
+		r.Steps = append(r.Steps, s)
+	}
+	return r
+}
+
+// assertEqual fails with both values as JSON when got and want differ.
+func assertEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", "  ")
+		w, _ := json.MarshalIndent(want, "", "  ")
+		t.Errorf("%s differs\n got: %s\nwant: %s", what, g, w)
+	}
+}
+
+func sha(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestSaveRunRoundTrip(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	shot := []byte("\xff\xd8\xff\xe0 a JPEG, trust me")
+	run := fullRun("r1", "guest-checkout", start(), shot)
+	if err := s.SaveRun(ctx, journey("guest-checkout", "h1"), run); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range run.Steps {
+		for _, a := range st.Artifacts {
+			if a.Hash != sha(a.Data) {
+				t.Errorf("step %d %s: Hash = %q, want sha256 of Data %q", st.Index, a.Kind, a.Hash, sha(a.Data))
+			}
+		}
+	}
+
+	got, err := s.Run(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := stored(*run)
+	assertEqual(t, "Run", *got, want)
+
+	list, err := s.Runs(ctx, RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Steps = nil
+	assertEqual(t, "Runs", list, []results.Run{want})
+
+	for _, st := range run.Steps {
+		for _, a := range st.Artifacts {
+			b, err := s.Blob(ctx, a.Hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != string(a.Data) {
+				t.Errorf("Blob(%s) = %q, want %q", a.Hash, b, a.Data)
+			}
+		}
+	}
+}
+
+func TestSaveRunUpsertsJourney(t *testing.T) {
+	s, _ := openTest(t, WithClock(clock(start())))
+	ctx := t.Context()
+	if err := s.SaveRun(ctx, journey("checkout", "h1"), fullRun("r1", "checkout", start(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, "UPDATE journeys SET enabled = 0"); err != nil {
+		t.Fatal(err)
+	}
+	j := journey("checkout", "h2")
+	j.Owner, j.Tags, j.Schedule = "payments", nil, ""
+	if err := s.SaveRun(ctx, j, fullRun("r2", "checkout", start(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	// Without a journey the row stays as it is.
+	if err := s.SaveRun(ctx, nil, fullRun("r3", "checkout", start(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Name           string `db:"name"`
+		Title          string `db:"title"`
+		File           string `db:"file"`
+		DefinitionHash string `db:"definition_hash"`
+		Owner          string `db:"owner"`
+		Customer       string `db:"customer"`
+		Tags           string `db:"tags"`
+		Schedule       string `db:"schedule"`
+		Enabled        bool   `db:"enabled"`
+		UpdatedAt      int64  `db:"updated_at"`
+	}
+	var rows []row
+	if err := s.db.SelectContext(ctx, &rows, "SELECT * FROM journeys"); err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, "journeys rows", rows, []row{{
+		Name: "checkout", Title: "Guest checkout", File: "journeys/checkout.yaml", DefinitionHash: "h2",
+		Owner: "payments", Customer: "acme", Tags: "[]", Schedule: "", Enabled: false, UpdatedAt: start().UnixMilli(),
+	}})
+
+	if err := s.SaveRun(ctx, journey("other", "h"), fullRun("r4", "other", start(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	var tags string
+	if err := s.db.GetContext(ctx, &tags, "SELECT tags FROM journeys WHERE name = 'other'"); err != nil {
+		t.Fatal(err)
+	}
+	if tags != `["shop","critical"]` {
+		t.Errorf("tags = %s, want the JSON array of the journey's tags", tags)
+	}
+}
+
+func TestSaveRunRejects(t *testing.T) {
+	s, _ := openTest(t)
+	tests := []struct {
+		name string
+		j    *journeys.Journey
+		run  *results.Run
+		want string
+	}{
+		{"nil run", nil, nil, "save run: nil run"},
+		{"no id", nil, fullRun("", "a", start(), nil), "save run : the run has no ID"},
+		{"no journey", nil, fullRun("r", "", start(), nil), "save run r: the run has no journey name"},
+		{"other journey", journey("b", "h"), fullRun("r", "a", start(), nil), `save run r: journey "b" given for a run of journey "a"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.SaveRun(t.Context(), tt.j, tt.run)
+			if fmt.Sprint(err) != tt.want {
+				t.Errorf("SaveRun = %v, want %s", err, tt.want)
+			}
+		})
+	}
+	if n := count(t, s, "runs"); n != 0 {
+		t.Errorf("%d runs stored, want none", n)
+	}
+}
+
+func TestBlobsStoredOnce(t *testing.T) {
+	s, _ := openTest(t)
+	shot := []byte(strings.Repeat("JPEG", 1000))
+	for _, id := range []string{"r1", "r2"} {
+		if err := s.SaveRun(t.Context(), nil, fullRun(id, "j", start(), shot)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := s.db.GetContext(t.Context(), &n, "SELECT COUNT(*) FROM blobs WHERE hash = ?", sha(shot)); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the screenshot is stored %d times, want once", n)
+	}
+	// Per run: screenshot on steps 1 and 2, dom, console, network.
+	if got := count(t, s, "artifacts"); got != 10 {
+		t.Errorf("%d artifact rows, want 10", got)
+	}
+	if got := count(t, s, "blobs"); got != 4 { // screenshot, dom, console, empty
+		t.Errorf("%d blobs, want 4", got)
+	}
+}
+
+// snapshot is everything SaveRun writes, to show a failed one wrote nothing.
+func snapshot(t *testing.T, s *Store) map[string]any {
+	t.Helper()
+	m := map[string]any{}
+	for _, table := range []string{"journeys", "runs", "steps", "artifacts", "blobs"} {
+		m[table] = count(t, s, table)
+	}
+	var hashes []string
+	if err := s.db.SelectContext(t.Context(), &hashes, "SELECT definition_hash FROM journeys ORDER BY name"); err != nil {
+		t.Fatal(err)
+	}
+	m["journey hashes"] = hashes
+	return m
+}
+
+func TestSaveRunIsAtomic(t *testing.T) {
+	dupStep := fullRun("r2", "checkout", start(), []byte("new shot"))
+	dupStep.Steps[2].Index = 2 // fails after the run, a step and blobs went in
+
+	tests := []struct {
+		name string
+		j    *journeys.Journey
+		run  *results.Run
+		want string
+	}{
+		{"duplicate run id", journey("checkout", "h2"), fullRun("r1", "checkout", start(), []byte("new shot")),
+			"save run r1: insert run: constraint failed: UNIQUE constraint failed: runs.id (1555)"},
+		{"duplicate step index", journey("checkout", "h2"), dupStep,
+			"save run r2: insert step 2: constraint failed: UNIQUE constraint failed: steps.run_id, steps.idx (1555)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := openTest(t)
+			if err := s.SaveRun(t.Context(), journey("checkout", "h1"), fullRun("r1", "checkout", start(), []byte("shot"))); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, s)
+			err := s.SaveRun(t.Context(), tt.j, tt.run)
+			if fmt.Sprint(err) != tt.want {
+				t.Errorf("SaveRun = %v, want %s", err, tt.want)
+			}
+			assertEqual(t, "rows after the failed SaveRun", snapshot(t, s), before)
+			if _, err := s.Blob(t.Context(), sha([]byte("new shot"))); !errors.Is(err, ErrNotFound) {
+				t.Errorf("the failed run's screenshot: Blob = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func TestConcurrentSaveRun(t *testing.T) {
+	a, path := openTest(t)
+	// A second Store on the same file stands for a second process: its
+	// writers are not serialised with a's in Go, only by SQLite.
+	b, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	const goroutines, perGoroutine = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines*perGoroutine)
+	hashes := make(chan string, goroutines*perGoroutine*5)
+	for g := range goroutines {
+		s := []*Store{a, b}[g%2]
+		wg.Go(func() {
+			for i := range perGoroutine {
+				// Shared screenshots every other run, unique ones otherwise.
+				shot := fmt.Appendf(nil, "shot %d", i%2)
+				if i%2 == 1 {
+					shot = fmt.Appendf(nil, "shot %d-%d", g, i)
+				}
+				run := fullRun(fmt.Sprintf("g%d-r%d", g, i), "checkout", start().Add(time.Duration(i)*time.Minute), shot)
+				if err := s.SaveRun(t.Context(), journey("checkout", fmt.Sprint(i)), run); err != nil {
+					errs <- err
+					continue
+				}
+				for _, st := range run.Steps {
+					for _, art := range st.Artifacts {
+						hashes <- art.Hash
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	close(hashes)
+	for err := range errs {
+		t.Error(err)
+	}
+	distinct := map[string]bool{}
+	for h := range hashes {
+		distinct[h] = true
+	}
+	if n := count(t, a, "runs"); n != goroutines*perGoroutine {
+		t.Errorf("%d runs stored, want %d", n, goroutines*perGoroutine)
+	}
+	if n := count(t, a, "blobs"); n != len(distinct) {
+		t.Errorf("%d blobs stored, want %d distinct contents", n, len(distinct))
+	}
+}
+
+func TestRunsFilterAndOrder(t *testing.T) {
+	s, _ := openTest(t)
+	t0 := start()
+	for _, r := range []struct {
+		id, journey string
+		outcome     results.Outcome
+		at          time.Duration
+	}{
+		{"r1", "a", results.Passed, 0},
+		{"r2", "a", results.Failed, time.Minute},
+		{"r3", "b", results.Failed, 2 * time.Minute},
+		{"r4", "b", results.Passed, 3 * time.Minute},
+		{"r5", "a", results.Degraded, 3 * time.Minute}, // same start as r4: id breaks the tie
+	} {
+		run := fullRun(r.id, r.journey, t0.Add(r.at), nil)
+		run.Outcome = r.outcome
+		if err := s.SaveRun(t.Context(), nil, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name   string
+		filter RunFilter
+		want   []string
+	}{
+		{"all, newest first", RunFilter{}, []string{"r5", "r4", "r3", "r2", "r1"}},
+		{"journey", RunFilter{Journey: "a"}, []string{"r5", "r2", "r1"}},
+		{"failed", RunFilter{Outcome: results.Failed}, []string{"r3", "r2"}},
+		{"since is inclusive", RunFilter{Since: t0.Add(2 * time.Minute)}, []string{"r5", "r4", "r3"}},
+		{"limit", RunFilter{Limit: 2}, []string{"r5", "r4"}},
+		{"journey and outcome", RunFilter{Journey: "a", Outcome: results.Failed}, []string{"r2"}},
+		{"all filters", RunFilter{Journey: "b", Outcome: results.Failed, Since: t0, Limit: 1}, []string{"r3"}},
+		{"no match", RunFilter{Journey: "nobody"}, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runs, err := s.Runs(t.Context(), tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{}
+			for _, r := range runs {
+				ids = append(ids, r.ID)
+				if r.Steps != nil {
+					t.Errorf("run %s has steps, want none from Runs", r.ID)
+				}
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("Runs(%+v) = %v, want %v", tt.filter, ids, tt.want)
+			}
+		})
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	s, _ := openTest(t)
+	if _, err := s.Run(t.Context(), "nope"); !errors.Is(err, ErrNotFound) || err.Error() != "read run nope: not found" {
+		t.Errorf("Run = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Blob(t.Context(), "abc"); !errors.Is(err, ErrNotFound) || err.Error() != "read blob abc: not found" {
+		t.Errorf("Blob = %v, want ErrNotFound", err)
+	}
+}
+
+// BenchmarkSaveRun saves a 15-step run with one distinct 30 KB screenshot.
+func BenchmarkSaveRun(b *testing.B) {
+	s, _ := openTest(b)
+	shot := make([]byte, 30<<10)
+	for i := range shot {
+		shot[i] = byte(i * 7)
+	}
+	steps := make([]results.Step, 15)
+	for i := range steps {
+		steps[i] = results.Step{
+			Index: i + 1, Name: fmt.Sprint("step ", i+1), Action: "click", Line: 10 + i,
+			Start: time.Duration(i) * 100 * time.Millisecond, Duration: 90 * time.Millisecond,
+			Status: results.StepPassed, URL: "https://shop.example.com/",
+			Timings: &results.PageTimings{TTFB: 80 * time.Millisecond, Requests: 20},
+		}
+	}
+	j := journey("bench", "h")
+	i := 0
+	for b.Loop() {
+		i++
+		binary.LittleEndian.PutUint64(shot, uint64(i)) // a new screenshot each run
+		run := &results.Run{
+			ID: fmt.Sprint("run-", i), Journey: "bench", StartedAt: start(), Outcome: results.Passed,
+			Steps: slices.Clone(steps),
+		}
+		run.Steps[14].Artifacts = []results.Artifact{{Kind: results.ArtifactScreenshot, Label: "step", Data: shot}}
+		if err := s.SaveRun(b.Context(), j, run); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

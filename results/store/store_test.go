@@ -1,0 +1,253 @@
+package store
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// clock returns a fixed clock at t.
+func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// openTest opens a store in a fresh file of t.TempDir and closes it when the
+// test ends.
+func openTest(t testing.TB, opts ...Option) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "waymark.db")
+	s, err := Open(t.Context(), path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// count returns the number of rows of table.
+func count(t testing.TB, s *Store, table string) int {
+	t.Helper()
+	var n int
+	if err := s.db.GetContext(t.Context(), &n, "SELECT COUNT(*) FROM "+table); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPragmasOnEveryConnection(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	// Hold several connections at once so the pool must open distinct ones.
+	for i := range 4 {
+		c, err := s.db.Connx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal",
+			"foreign_keys": "1",
+			"busy_timeout": "10000",
+			"synchronous":  "1", // NORMAL
+		} {
+			var got string
+			if err := c.GetContext(ctx, &got, "PRAGMA "+pragma); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("connection %d: PRAGMA %s = %q, want %q", i, pragma, got, want)
+			}
+		}
+	}
+	if st := s.db.Stats(); st.OpenConnections < 4 {
+		t.Errorf("%d open connections, want 4 distinct ones checked", st.OpenConnections)
+	}
+}
+
+func TestMigrationsAppliedOnceAndRecorded(t *testing.T) {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	path := filepath.Join(t.TempDir(), "waymark.db")
+
+	s, err := Open(t.Context(), path, WithClock(clock(first)), WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(logs.String(), "applied migration"); got != len(ms) {
+		t.Errorf("first open logged %d applied migrations, want %d:\n%s", got, len(ms), &logs)
+	}
+	s.Close()
+
+	logs.Reset()
+	s, err = Open(t.Context(), path, WithClock(clock(first.Add(time.Hour))), WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if logs.Len() != 0 {
+		t.Errorf("reopen applied migrations again:\n%s", &logs)
+	}
+	var rows []struct {
+		Version   int   `db:"version"`
+		AppliedAt int64 `db:"applied_at"`
+	}
+	if err := s.db.SelectContext(t.Context(), &rows, "SELECT version, applied_at FROM schema_migrations ORDER BY version"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(ms) {
+		t.Fatalf("schema_migrations has %d rows, want %d: %+v", len(rows), len(ms), rows)
+	}
+	for i, r := range rows {
+		if r.Version != i+1 || r.AppliedAt != first.UnixMilli() {
+			t.Errorf("schema_migrations row %d = %+v, want version %d applied at %d", i, r, i+1, first.UnixMilli())
+		}
+	}
+}
+
+func TestNewerDatabaseIsRefused(t *testing.T) {
+	s, path := openTest(t)
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(t.Context(), "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", len(ms)+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(t.Context(), path)
+	want := fmt.Sprintf("open database %q: database schema version %d is newer than this waymark knows (%d): upgrade waymark", path, len(ms)+1, len(ms))
+	if err == nil || err.Error() != want {
+		t.Errorf("Open = %v\nwant %s", err, want)
+	}
+}
+
+func TestLoadMigrationsNumbering(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string
+		want  string // error text, "" for none
+	}{
+		{"in order", []string{"0001_a.sql", "0002_b.sql"}, ""},
+		{"gap", []string{"0001_a.sql", "0003_c.sql"}, "migration migrations/0003_c.sql: expected a name starting with 0002_"},
+		{"not numbered", []string{"init.sql"}, "migration migrations/init.sql: expected a name starting with 0001_"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for _, f := range tt.files {
+				fsys["migrations/"+f] = &fstest.MapFile{Data: []byte("SELECT 1;")}
+			}
+			ms, err := loadMigrations(fsys)
+			if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+				t.Fatalf("loadMigrations = %v, want %q", err, tt.want)
+			}
+			if err == nil && len(ms) != len(tt.files) {
+				t.Errorf("got %d migrations, want %d", len(ms), len(tt.files))
+			}
+		})
+	}
+}
+
+// TestSchemaGolden pins the schema the migrations produce, so a change to it
+// shows up in review. Run with -update to accept a change.
+func TestSchemaGolden(t *testing.T) {
+	s, _ := openTest(t)
+	var rows []struct {
+		Type string `db:"type"`
+		Name string `db:"name"`
+		SQL  string `db:"sql"`
+	}
+	if err := s.db.SelectContext(t.Context(), &rows, `SELECT type, name, sql FROM sqlite_master
+		WHERE sql IS NOT NULL ORDER BY type DESC, name`); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "-- %s %s\n%s;\n\n", r.Type, r.Name, r.SQL)
+	}
+	golden := filepath.Join("testdata", "schema.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("schema differs from %s (run go test -update to accept):\n%s", golden, b.String())
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	garbage := filepath.Join(dir, "garbage.db")
+	for name, content := range map[string]string{file: "x", garbage: strings.Repeat("not sqlite ", 100)} {
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	locked := unwritableDir(t)
+
+	tests := []struct {
+		name, path, want string
+	}{
+		{"empty path", "", `open database: empty path: expected a file name such as ./waymark.db`},
+		{"missing directory", filepath.Join(dir, "nope", "waymark.db"),
+			fmt.Sprintf(`open database %q: directory %q does not exist`, filepath.Join(dir, "nope", "waymark.db"), filepath.Join(dir, "nope"))},
+		{"parent is a file", filepath.Join(file, "waymark.db"),
+			fmt.Sprintf(`open database %q: %q is not a directory`, filepath.Join(file, "waymark.db"), file)},
+		{"path is a directory", dir,
+			fmt.Sprintf(`open database %q: %q is a directory, expected a database file`, dir, dir)},
+		{"unwritable directory", filepath.Join(locked, "waymark.db"),
+			fmt.Sprintf(`open database %q: directory %q is not writable`, filepath.Join(locked, "waymark.db"), locked)},
+		{"not a database", garbage,
+			fmt.Sprintf(`open database %q: file is not a database (26)`, garbage)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(t.Context(), tt.path)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) succeeded, want error %s", tt.path, tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("Open(%q) error\n got: %v\nwant: %s", tt.path, err, tt.want)
+			}
+		})
+	}
+}
+
+// unwritableDir returns a directory this process cannot create files in: a
+// read-only temporary directory, or /proc when running as root (which
+// ignores permission bits).
+func unwritableDir(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "locked")
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	if f, err := os.CreateTemp(dir, "probe"); err == nil {
+		f.Close()
+		if runtime.GOOS != "linux" {
+			t.Skip("cannot make an unwritable directory here: permission bits are not enforced")
+		}
+		return "/proc"
+	}
+	return dir
+}
