@@ -34,6 +34,16 @@ type Journey struct {
 	Vars        []Var             // in file order; a var may use earlier ones
 	Steps       []Step
 	Hash        string // sha256 of the file bytes: the definition hash
+
+	// Warnings are problems that do not stop the journey from running,
+	// such as a `wait` step (a fixed pause); `waymark validate` prints them.
+	Warnings []*Error
+
+	// refs are the ${env:…} and ${secret:…} references of the whole journey
+	// (snippets included) with their places, so NewScope can report every
+	// missing environment variable before a run starts and knows every
+	// secret value to mask.
+	refs []envRef
 }
 
 // DefaultRunTimeout is the whole-run budget when a journey sets no timeout.
@@ -235,6 +245,10 @@ type Use struct {
 	File string // as written, relative to the journey file
 	Path string // resolved path
 	With map[string]string
+	// Steps are the snippet's parsed and validated steps; their templates
+	// may read the snippet's params, which With gives (as templates of the
+	// using journey). Shared between the journeys' uses: read-only.
+	Steps []Step
 }
 
 // Cookie is set in the run's browser context before later steps.

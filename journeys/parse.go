@@ -1,0 +1,299 @@
+package journeys
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// Parse parses and validates one journey file's bytes. file names the file
+// in errors and is where relative `use` and `upload` paths start. The error,
+// if any, is an ErrorList holding every problem of the file (and of the
+// snippets it uses); the journey is then nil.
+func Parse(file string, data []byte) (*Journey, error) {
+	j, _, errs := parseFile(file, data)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// parseFile parses one journey file, returning where its name is written so
+// Load can point at a duplicate.
+func parseFile(file string, data []byte) (*Journey, Pos, ErrorList) {
+	p := &parser{state: &state{snippets: map[string]*snippet{}}, file: file, dir: filepath.Dir(file)}
+	j, namePos := p.journey(data)
+	j.Warnings = p.warns
+	j.refs = p.refs
+	return j, namePos, p.errs
+}
+
+var topKeys = []string{"name", "title", "site", "schedule", "timeout", "owner", "customer", "tags",
+	"device", "screenshots", "thresholds", "alert", "block", "headers", "vars", "steps"}
+
+var (
+	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	headerRE   = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	yamlErrRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+)
+
+// document decodes data into its single YAML document's root node, or nil
+// after reporting why it cannot.
+func (p *parser) document(data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.errorf(nil, "empty file: want a map with name and steps")
+		} else {
+			p.yamlError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.errorf(&extra, "a second YAML document: want one document per file")
+	} else if !errors.Is(err, io.EOF) {
+		p.yamlError(err)
+	}
+	if len(doc.Content) == 0 {
+		p.errorf(nil, "empty file: want a map with name and steps")
+		return nil
+	}
+	return deref(doc.Content[0])
+}
+
+// yamlError turns a YAML syntax error into an Error at its line.
+func (p *parser) yamlError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := p.errorf(nil, "bad YAML: %s", msg)
+	if m := yamlErrRE.FindStringSubmatch(err.Error()); m != nil {
+		e.Pos.Line, _ = strconv.Atoi(m[1])
+		e.Msg = "bad YAML: " + m[2]
+	}
+}
+
+// journey reads a journey file's top level.
+func (p *parser) journey(data []byte) (*Journey, Pos) {
+	sum := sha256.Sum256(data)
+	j := &Journey{File: p.file, Timeout: DefaultRunTimeout, Screenshots: ScreenshotsOnFailure,
+		Device: desktop, Hash: hex.EncodeToString(sum[:])}
+	var namePos Pos
+	root := p.document(data)
+	if root == nil {
+		return j, namePos
+	}
+	if root.Kind != yaml.MappingNode {
+		p.errorf(root, "want a map with name and steps, got %s", describe(root))
+		return j, namePos
+	}
+	o, _ := p.obj(root, "", topKeys)
+
+	if n := o.get("name"); n == nil {
+		p.errorf(root, "missing name: want a lowercase slug like guest-checkout")
+	} else if s, ok := p.str(n, "name"); ok {
+		namePos = pos(n)
+		if !slugRE.MatchString(s) {
+			p.errorf(n, "name: bad name %q: want a lowercase slug of a-z, 0-9 and - like guest-checkout", s)
+		}
+		j.Name = s
+	}
+	if n := o.get("title"); n != nil {
+		j.Title, _ = p.str(n, "title")
+	}
+	p.known = knownSet()
+	delete(p.known, "site")
+	if n := o.get("site"); n != nil {
+		if s, ok := p.nonEmpty(n, "site"); ok {
+			j.Site = p.tmpl(n, "site", s)
+			if !strings.HasPrefix(s, "${") && !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+				p.errorf(n, "site: want an absolute http:// or https:// URL, got %q", s)
+			}
+		}
+	}
+	p.known = knownSet()
+	if n := o.get("vars"); n != nil {
+		j.Vars = p.vars(n)
+	}
+	if n := o.get("schedule"); n != nil {
+		if s, ok := p.nonEmpty(n, "schedule"); ok {
+			if _, err := cronParser.Parse(s); err != nil {
+				p.errorf(n, "schedule: bad cron %q: %v; want 5 fields (minute hour day month weekday) or @every 5m, @hourly, @daily", s, err)
+			}
+			j.Schedule = s
+		}
+	}
+	if n := o.get("timeout"); n != nil {
+		if d, ok := p.duration(n, "timeout"); ok {
+			j.Timeout = d
+		}
+	}
+	if n := o.get("owner"); n != nil {
+		j.Owner, _ = p.nonEmpty(n, "owner")
+	}
+	if n := o.get("customer"); n != nil {
+		j.Customer, _ = p.nonEmpty(n, "customer")
+	}
+	if n := o.get("tags"); n != nil {
+		j.Tags = p.strList(n, "tags")
+	}
+	if n := o.get("device"); n != nil {
+		j.Device = p.device(n)
+	}
+	if n := o.get("screenshots"); n != nil {
+		if s, ok := p.str(n, "screenshots"); ok {
+			switch sp := ScreenshotPolicy(s); sp {
+			case ScreenshotsOnFailure, ScreenshotsEveryStep, ScreenshotsNever:
+				j.Screenshots = sp
+			default:
+				p.errorf(n, "screenshots: want on_failure, every_step or never, got %q", s)
+			}
+		}
+	}
+	if n := o.get("thresholds"); n != nil {
+		j.Thresholds = p.thresholds(n, "thresholds")
+	}
+	if n := o.get("alert"); n != nil {
+		j.Alert = p.alert(n)
+	}
+	if n := o.get("block"); n != nil {
+		j.Block = p.strList(n, "block")
+	}
+	if n := o.get("headers"); n != nil {
+		j.Headers = p.headers(n, "headers")
+	}
+	if n := o.get("steps"); n == nil {
+		p.errorf(root, "missing steps: want a list of steps")
+	} else {
+		j.Steps = p.steps(n)
+	}
+	return j, namePos
+}
+
+// vars reads `vars:`; each value may use the variables above it.
+func (p *parser) vars(n *yaml.Node) []Var {
+	o, _ := p.obj(n, "vars", nil)
+	var vars []Var
+	for _, kv := range o.pairs {
+		name := kv.k.Value
+		s, ok := p.str(kv.v, "vars."+name)
+		if !p.ident(kv.k, "vars", name) || !ok {
+			continue
+		}
+		vars = append(vars, Var{Name: name, Value: p.tmpl(kv.v, "vars."+name, s), Pos: pos(kv.k)})
+		p.known[name] = true
+	}
+	return vars
+}
+
+// steps reads a non-empty list of steps.
+func (p *parser) steps(n *yaml.Node) []Step {
+	items, ok := p.list(n, "steps")
+	if ok && len(items) == 0 {
+		p.errorf(n, "steps: want at least one step")
+	}
+	p.extractedAt = map[string]int{}
+	steps := make([]Step, 0, len(items))
+	for i, it := range items {
+		steps = append(steps, p.parseStep(it, i+1))
+	}
+	p.step, p.stepName = 0, ""
+	p.explainPending()
+	return steps
+}
+
+// headers reads a map of HTTP header names to value templates.
+func (p *parser) headers(n *yaml.Node, what string) map[string]string {
+	o, _ := p.obj(n, what, nil)
+	h := map[string]string{}
+	for _, kv := range o.pairs {
+		if !headerRE.MatchString(kv.k.Value) {
+			p.errorf(kv.k, "%sbad header name %q", prefix(what), kv.k.Value)
+		}
+		if s, ok := p.str(kv.v, what+"."+kv.k.Value); ok {
+			h[kv.k.Value] = p.tmpl(kv.v, what+"."+kv.k.Value, s)
+		}
+	}
+	return h
+}
+
+var (
+	desktop = Device{Name: "desktop", Width: 1366, Height: 768}
+	mobile  = Device{Name: "mobile", Width: 390, Height: 844, Mobile: true,
+		UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"}
+)
+
+// device reads desktop, mobile or {width, height, mobile, user_agent}.
+func (p *parser) device(n *yaml.Node) Device {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "desktop":
+			return desktop
+		case "mobile":
+			return mobile
+		}
+		p.errorf(n, "device: want desktop, mobile or {width, height, mobile, user_agent}, got %s", describe(n))
+		return desktop
+	}
+	o, _ := p.obj(n, "device", []string{"width", "height", "mobile", "user_agent"})
+	var d Device
+	for _, k := range []string{"width", "height"} {
+		if v := o.get(k); v == nil {
+			p.errorf(n, "device: missing %s: want a number of CSS pixels", k)
+		} else if i, ok := p.integer(v, "device."+k, 1); ok && k == "width" {
+			d.Width = i
+		} else if ok {
+			d.Height = i
+		}
+	}
+	if v := o.get("mobile"); v != nil {
+		d.Mobile = p.boolean(v, "device.mobile")
+	}
+	if v := o.get("user_agent"); v != nil {
+		d.UserAgent, _ = p.nonEmpty(v, "device.user_agent")
+	}
+	return d
+}
+
+// alert reads {after, resolve_after, degraded_after, severity, remind_every}
+// or {failures, within}.
+func (p *parser) alert(n *yaml.Node) Alert {
+	o, _ := p.obj(n, "alert", []string{"after", "resolve_after", "degraded_after", "severity", "remind_every", "failures", "within"})
+	var a Alert
+	for k, dst := range map[string]*int{"after": &a.After, "resolve_after": &a.ResolveAfter,
+		"degraded_after": &a.DegradedAfter, "failures": &a.Failures, "within": &a.Within} {
+		if v := o.get(k); v != nil {
+			*dst, _ = p.integer(v, "alert."+k, 1)
+		}
+	}
+	if v := o.get("severity"); v != nil {
+		if s, ok := p.str(v, "alert.severity"); ok {
+			if s != "warning" && s != "critical" {
+				p.errorf(v, "alert.severity: want warning or critical, got %q", s)
+			}
+			a.Severity = s
+		}
+	}
+	if v := o.get("remind_every"); v != nil {
+		a.RemindEvery, _ = p.duration(v, "alert.remind_every")
+	}
+	switch {
+	case o.has("failures") != o.has("within"):
+		p.errorf(n, "alert: failures and within go together, like {failures: 3, within: 5}")
+	case a.Failures > a.Within:
+		p.errorf(n, "alert: failures %d cannot exceed within %d", a.Failures, a.Within)
+	case o.has("after") && o.has("failures"):
+		p.errorf(n, "alert: give after or {failures, within}, not both")
+	}
+	return a
+}
