@@ -1,0 +1,60 @@
+# Waymark — make targets. `make demo` and `make test` work on a fresh
+# Debian/Ubuntu machine with Go; `make setup` installs Chromium (as root)
+# or says how.
+
+GO        ?= go
+BIN       ?= bin/waymark
+PKGS      ?= ./...
+BENCHTIME ?= 20x
+BENCHCOUNT?= 6
+STATICCHECK_VERSION ?= 2025.1.1
+
+# The browser binaries Waymark looks for, in order (see runner/browser).
+CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
+
+.PHONY: all setup build test lint demo bench clean
+
+all: build
+
+## setup: install Chromium when missing (needs root and apt-get), or say how.
+setup:
+	@for b in $(CHROMIUM_NAMES); do \
+	  if command -v $$b >/dev/null 2>&1; then echo "browser: $$(command -v $$b) ($$($$b --version 2>/dev/null))"; exit 0; fi; \
+	done; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Chromium is missing; installing Debian's chromium package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && chromium --version; \
+	else \
+	  echo "Chromium is missing. Install it as root: apt-get update && apt-get install -y chromium" >&2; \
+	  echo "(or point Waymark at a Chrome/Chromium binary with browser.path in waymark.yaml or WAYMARK_BROWSER_PATH)" >&2; \
+	  exit 1; \
+	fi
+
+## build: one static binary, no cgo.
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/waymark
+
+## test: the whole suite, real Chromium included, with the race detector.
+test: setup
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 12m $(PKGS)
+
+## lint: gofmt, go vet and staticcheck.
+lint:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+## demo: build, install Chromium if missing, serve the demo shop and run the example journeys.
+demo: setup build
+	./$(BIN) demo
+
+## bench: the guest-checkout journey through the runner vs the same actions straight through chromedp.
+bench: setup
+	mkdir -p out
+	$(GO) test -run '^$$' -bench 'BenchmarkGuestCheckout' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./runner/ > out/bench.txt; cat out/bench.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col /impl out/bench.txt | tee out/benchstat.txt
+
+clean:
+	rm -rf bin out
