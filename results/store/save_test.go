@@ -375,8 +375,9 @@ func TestRunsFilterAndOrder(t *testing.T) {
 		{"r1", "a", results.Passed, 0},
 		{"r2", "a", results.Failed, time.Minute},
 		{"r3", "b", results.Failed, 2 * time.Minute},
+		// Same start as r4 and saved before it: only the id puts it first.
+		{"r5", "a", results.Degraded, 3 * time.Minute},
 		{"r4", "b", results.Passed, 3 * time.Minute},
-		{"r5", "a", results.Degraded, 3 * time.Minute}, // same start as r4: id breaks the tie
 	} {
 		run := fullRun(r.id, r.journey, t0.Add(r.at), nil)
 		run.Outcome = r.outcome

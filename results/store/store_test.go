@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -114,6 +116,63 @@ func TestMigrationsAppliedOnceAndRecorded(t *testing.T) {
 		if r.Version != i+1 || r.AppliedAt != first.UnixMilli() {
 			t.Errorf("schema_migrations row %d = %+v, want version %d applied at %d", i, r, i+1, first.UnixMilli())
 		}
+	}
+}
+
+// TestWriteTransactionsLockAtBegin shows transactions are IMMEDIATE: a
+// second writer waits at BEGIN rather than failing later when upgrading.
+func TestWriteTransactionsLockAtBegin(t *testing.T) {
+	a, path := openTest(t)
+	b, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	tx, err := a.db.BeginTxx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if tx2, err := b.db.BeginTxx(ctx, nil); err == nil {
+		tx2.Rollback()
+		t.Fatal("a second transaction began while the first held the database, want it to wait for the write lock")
+	}
+}
+
+// TestConcurrentOpen opens one new file from several Stores at once, as
+// several processes starting together would: each migration is applied once.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "waymark.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "schema_migrations"); n != len(ms) {
+		t.Errorf("schema_migrations has %d rows, want %d", n, len(ms))
 	}
 }
 
