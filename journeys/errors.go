@@ -29,8 +29,11 @@ func (e *Error) Error() string {
 		}
 	}
 	b.WriteString(": ")
-	if e.Step > 0 {
+	switch {
+	case e.Step > 0 && e.StepName != "":
 		fmt.Fprintf(&b, "step %d %q: ", e.Step, e.StepName)
+	case e.Step > 0:
+		fmt.Fprintf(&b, "step %d: ", e.Step)
 	}
 	b.WriteString(e.Msg)
 	return b.String()

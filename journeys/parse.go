@@ -183,6 +183,10 @@ func (p *parser) journey(data []byte) (*Journey, Pos) {
 // vars reads `vars:`; each value may use the variables above it.
 func (p *parser) vars(n *yaml.Node) []Var {
 	o, _ := p.obj(n, "vars", nil)
+	p.varNames = map[string]bool{}
+	for _, kv := range o.pairs {
+		p.varNames[kv.k.Value] = true
+	}
 	var vars []Var
 	for _, kv := range o.pairs {
 		name := kv.k.Value

@@ -186,10 +186,10 @@ func (p *parser) gotoStep(s *Step, v, expect *yaml.Node) {
 	if expect == nil {
 		return
 	}
-	e, _ := p.obj(expect, "expect", []string{"status"})
+	e, ok := p.obj(expect, "expect", []string{"status"})
 	if st := e.get("status"); st != nil {
 		s.Expect = &GotoExpect{Status: p.statuses(st, "expect.status")}
-	} else if expect.Kind == yaml.MappingNode {
+	} else if ok {
 		p.errorf(expect, "expect: missing status: want a status like 404 or a list like [200, 404]")
 	}
 }
@@ -383,7 +383,7 @@ func (p *parser) matcher(o *obj, what string) Matcher {
 		m.Contains = &s
 	case "matches":
 		if _, err := regexp.Compile(s); err != nil {
-			p.errorf(v, "%s.matches: bad regexp %q: %v", what, s, err)
+			p.errorf(v, "%s: matches: bad regexp %q: %v", what, s, err)
 		}
 		m.Matches = &s
 	}

@@ -122,7 +122,11 @@ func (p *parser) tmpl(n *yaml.Node, what, s string) string {
 		case r.kind != refName:
 			p.refs = append(p.refs, envRef{at: *p.at(n, ""), ref: *r})
 		case !p.known[r.name]:
-			e := p.errorf(n, "%sunknown variable %q%s", prefix(what), r.name, p.knownHint(r.name))
+			js := ""
+			if what == "eval" || strings.HasSuffix(what, "js") {
+				js = " (in JavaScript, write $${ for a literal ${)"
+			}
+			e := p.errorf(n, "%sunknown variable %q%s%s", prefix(what), r.name, p.knownHint(r.name), js)
 			p.pending = append(p.pending, &pendingRef{err: e, name: r.name, what: what})
 		}
 	}
@@ -149,6 +153,8 @@ func (p *parser) explainPending() {
 	for _, pr := range p.pending {
 		if at, ok := p.extractedAt[pr.name]; ok && at >= pr.err.Step {
 			pr.err.Msg = fmt.Sprintf("%svariable %q is used before step %d extracts it", prefix(pr.what), pr.name, at)
+		} else if pr.err.Step == 0 && p.varNames[pr.name] {
+			pr.err.Msg = fmt.Sprintf("%svariable %q is declared below: a var can only use the vars above it", prefix(pr.what), pr.name)
 		}
 	}
 }

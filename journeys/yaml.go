@@ -25,6 +25,7 @@ type parser struct {
 	known       map[string]bool // variable names usable now
 	extractedAt map[string]int  // name -> first step that extracts it
 	pending     []*pendingRef   // unknown names, explained once all steps are read
+	varNames    map[string]bool // every name under vars:, to explain forward references
 }
 
 // state is shared by a journey's parser and its snippets' parsers.
