@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/waymarkhq/waymark/examples"
+	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/results/store"
+)
+
+// demoFlags are the flags of `waymark demo`.
+type demoFlags struct {
+	listen    string
+	faults    string
+	shopOnly  bool
+	database  string
+	artifacts string
+}
+
+func (a *app) demoCmd() *cobra.Command {
+	var f demoFlags
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Serve the demo shop and run the example journeys against it",
+		Long: `Serve the built-in demo shop and run the example journeys against it once,
+recording the runs, then say where to look. With --shop-only, just serve the
+shop until interrupted (for trying journeys by hand or in tests).
+
+Faults can be switched on at start (--faults payment=500,add-to-cart=broken,search=slow:2s)
+or while running: curl -X PUT -d '{"payment":"500"}' http://ADDR/__faults ({} clears all).`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.demo(cmd.Context(), f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8085", "address the shop listens on")
+	fl.StringVar(&f.faults, "faults", "", "faults to switch on, e.g. payment=500,search=slow:2s")
+	fl.BoolVar(&f.shopOnly, "shop-only", false, "only serve the shop, run nothing")
+	fl.StringVar(&f.database, "database", "", "database to record the demo runs in (default: config database)")
+	fl.StringVar(&f.artifacts, "artifacts", "out/demo", "write screenshots to `DIR`")
+	return c
+}
+
+func (a *app) demo(ctx context.Context, f demoFlags) error {
+	faults, err := examples.ParseFaults(f.faults)
+	if err != nil {
+		return badInput(fmt.Errorf("--faults: %w", err))
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return badInput(fmt.Errorf("--listen %s: %w", f.listen, err))
+	}
+	shop := examples.NewShop(examples.Options{Faults: faults, Logger: a.logger()})
+	srv := &http.Server{Handler: shop, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		shop.Close() // release hanging requests first, so shutdown is quick
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			a.logger().Warn("shop shutdown", "error", err)
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(a.stdout, "demo shop on %s", base)
+	if len(faults) > 0 {
+		fmt.Fprintf(a.stdout, " with faults %s", f.faults)
+	}
+	fmt.Fprintln(a.stdout)
+
+	if f.shopOnly {
+		fmt.Fprintln(a.stdout, "serving until interrupted (Ctrl-C)")
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-served:
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return err
+		}
+	}
+
+	cfg, err := loadConfig(a.configPath)
+	if err != nil {
+		return badInput(err)
+	}
+	js, err := exampleJourneys()
+	if err != nil {
+		return err
+	}
+	db := f.database
+	if db == "" {
+		db = cfg.Database
+	}
+	st, err := store.Open(ctx, db, store.WithLogger(a.logger()))
+	if err != nil {
+		return badInput(err)
+	}
+	defer st.Close()
+	fmt.Fprintf(a.stdout, "running %d example journeys against it (recorded in %s)\n\n", len(js), db)
+	runs, err := a.execute(ctx, cfg, js, runOptions{baseURL: base, parallel: cfg.Browser.MaxConcurrent, sink: st, trigger: "manual"})
+	if err != nil {
+		return err
+	}
+	rerr := a.report(ctx, runs, runFlags{artifacts: f.artifacts})
+	fmt.Fprintf(a.stdout, "\nWhere to look:\n  runs, steps and screenshots: %s (SQLite)\n  screenshots of failures:     %s/\n  the shop, still serving?     no — run `waymark demo --shop-only` to browse %s\n  journeys:                    examples/journeys/*.yaml (copy one to start your own)\n", db, f.artifacts, base)
+	return rerr
+}
+
+// exampleJourneys parses the example journeys embedded in the binary.
+func exampleJourneys() ([]*journeys.Journey, error) {
+	var out []*journeys.Journey
+	var errs journeys.ErrorList
+	err := fs.WalkDir(examples.JourneysFS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (path.Ext(p) != ".yaml" && path.Ext(p) != ".yml") {
+			return err
+		}
+		data, err := fs.ReadFile(examples.JourneysFS, p)
+		if err != nil {
+			return err
+		}
+		j, err := journeys.Parse(path.Join("examples", p), data)
+		var el journeys.ErrorList
+		switch {
+		case errors.As(err, &el):
+			errs = append(errs, el...)
+		case err != nil:
+			return err
+		default:
+			out = append(out, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read example journeys: %w", err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("example journeys are invalid (a bug): %w", errs)
+	}
+	return out, nil
+}

@@ -1,0 +1,100 @@
+// Command waymark runs synthetic user journeys in headless Chromium: once
+// in CI (`waymark run`), or checked (`waymark validate`), or against the
+// built-in demo shop (`waymark demo`).
+//
+// This package only wires the others together; it holds no logic of its own.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, as the design says: 0 all passed, 1 a journey failed, 2 bad
+// input or config (or the monitor could not check), 130 interrupted.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitBadInput    = 2
+	exitInterrupted = 130
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error // nil: nothing more to print
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// badInput marks err as the user's to fix: exit 2.
+func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+
+// app is what every command shares.
+type app struct {
+	stdout, stderr io.Writer
+	configPath     string
+	verbose        bool
+	getenv         func(string) (string, bool)
+}
+
+func (a *app) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
+	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
+	root := &cobra.Command{
+		Use:           "waymark",
+		Short:         "Synthetic user-journey monitor: shoppers made of YAML, in headless Chromium",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./waymark.yaml when present)")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log what the monitor does")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
+	root.AddCommand(a.runCmd(), a.validateCmd(), a.demoCmd())
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "waymark:", ee.err)
+		}
+		return ee.code
+	}
+	// Unknown commands and other cobra errors are bad input too.
+	fmt.Fprintln(stderr, "waymark:", err)
+	return exitBadInput
+}

@@ -1,0 +1,662 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/results"
+)
+
+// stepError is a failure the step can explain: its cause and, for
+// assertions, what was expected and what was found.
+type stepError struct {
+	cause            results.Cause
+	msg              string
+	expected, actual string
+}
+
+func (e *stepError) Error() string { return e.msg }
+
+func fail(cause results.Cause, format string, args ...any) error {
+	return &stepError{cause: cause, msg: fmt.Sprintf(format, args...)}
+}
+
+func timeUntil(t time.Time) time.Duration { return time.Until(t) }
+
+func sleepCtx(ctx context.Context, ms int) error {
+	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// do runs the step's action.
+func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step) error {
+	switch st.Action {
+	case journeys.ActGoto:
+		return x.gotoURL(ctx, st, res)
+	case journeys.ActClick:
+		return x.click(ctx, st.Locator, 1)
+	case journeys.ActDblclick:
+		return x.click(ctx, st.Locator, 2)
+	case journeys.ActHover:
+		f, err := x.await(ctx, st.Locator, "actionable", lookup{})
+		if err != nil {
+			return err
+		}
+		return chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, f.X, f.Y))
+	case journeys.ActFill:
+		for _, fl := range st.Fields {
+			if err := x.fill(ctx, fl); err != nil {
+				return err
+			}
+		}
+		return nil
+	case journeys.ActSelect:
+		for _, fl := range st.Fields {
+			v, err := x.expand(fl.Value)
+			if err != nil {
+				return err
+			}
+			if _, err := x.await(ctx, fl.Locator, "actionable", lookup{Op: "select", Value: v}); err != nil {
+				return err
+			}
+		}
+		return nil
+	case journeys.ActCheck, journeys.ActUncheck:
+		return x.check(ctx, st.Locator, st.Action == journeys.ActCheck)
+	case journeys.ActPress:
+		return x.press(ctx, st.Target)
+	case journeys.ActScrollTo:
+		_, err := x.await(ctx, st.Locator, "present", lookup{Op: "scroll"})
+		return err
+	case journeys.ActWait:
+		return sleepCtx(ctx, int(st.Wait.Milliseconds()))
+	case journeys.ActWaitFor:
+		return x.waitFor(ctx, st.WaitFor)
+	case journeys.ActAssert:
+		return x.assert(ctx, st.Assert, res)
+	case journeys.ActExtract:
+		for _, e := range st.Extract {
+			v, err := x.read(ctx, e.Kind, e.Locator, e.Attribute, e.JS)
+			if err != nil {
+				return err
+			}
+			x.scope.Set(e.Name, v)
+		}
+		return nil
+	case journeys.ActEval:
+		return x.eval(ctx, st.Target)
+	case journeys.ActScreenshot:
+		data, err := x.page.screenshot(ctx)
+		if err != nil {
+			return err
+		}
+		res.Artifacts = append(res.Artifacts, results.Artifact{Kind: results.ArtifactScreenshot, Label: st.Target, Data: data})
+		return nil
+	case journeys.ActSetCookie:
+		return x.setCookie(ctx, st.Cookie)
+	}
+	return fail(results.CauseMonitor, "the %s action is not supported by this runner yet", st.Action)
+}
+
+// expand resolves ${…} in a template; an error is the journey's, not the site's.
+func (x *execution) expand(tmpl string) (string, error) {
+	v, err := x.scope.Expand(tmpl)
+	if err != nil {
+		return "", fail(results.CauseMonitor, "%v", err)
+	}
+	return v, nil
+}
+
+// resolve makes a goto target absolute against the site.
+func (x *execution) resolve(target string) (string, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", fail(results.CauseMonitor, "bad URL %q: %v", target, err)
+	}
+	if u.IsAbs() {
+		return u.String(), nil
+	}
+	if x.site == nil {
+		return "", fail(results.CauseMonitor, "relative URL %q but the journey has no site (set site: or --base-url)", target)
+	}
+	return x.site.ResolveReference(u).String(), nil
+}
+
+func (x *execution) gotoURL(ctx context.Context, st *journeys.Step, res *results.Step) error {
+	target, err := x.expand(st.Target)
+	if err != nil {
+		return err
+	}
+	u, err := x.resolve(target)
+	if err != nil {
+		return err
+	}
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(u))
+	if err != nil {
+		var le *chromedp.LoadError
+		switch {
+		case errors.As(err, &le):
+			return fail(results.CauseNetwork, "could not load %s: %s", u, le.ErrorText)
+		case ctx.Err() != nil:
+			return fail(results.CauseTimeout, "timed out waiting for %s to load (%s)", u, st.Timeout)
+		}
+		return err
+	}
+	if resp == nil {
+		return fail(results.CauseNetwork, "no response for %s", u)
+	}
+	res.HTTPStatus = int(resp.Status)
+	res.Timings = x.page.timings(ctx)
+	ok := resp.Status < 400
+	if st.Expect != nil && len(st.Expect.Status) > 0 {
+		ok = false
+		for _, s := range st.Expect.Status {
+			ok = ok || int64(s) == resp.Status
+		}
+	}
+	if !ok {
+		e := &stepError{cause: results.CauseHTTP, msg: fmt.Sprintf("GET %s answered %d %s", u, resp.Status, strings.TrimSpace(resp.StatusText)),
+			actual: strconv.Itoa(int(resp.Status))}
+		e.expected = "status < 400"
+		if st.Expect != nil && len(st.Expect.Status) > 0 {
+			e.expected = fmt.Sprintf("status %v", st.Expect.Status)
+		}
+		return e
+	}
+	return nil
+}
+
+// await waits until loc is in state, then runs req's op in the page. It
+// turns "never got there" into a selector or timeout failure that says
+// what was found instead.
+func (x *execution) await(ctx context.Context, loc journeys.Locator, state string, req lookup) (*found, error) {
+	v, err := x.expand(loc.Value)
+	if err != nil {
+		return nil, err
+	}
+	req.Loc = jsLocator{Kind: string(loc.Kind), Value: v}
+	req.State = state
+	shown := loc.Raw
+	if v != loc.Value {
+		shown = string(loc.Kind) + "=" + v
+		if loc.Kind == journeys.LocCSS {
+			shown = v
+		}
+	}
+	f, err := x.page.helper(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, x.timeoutErr(shown, state, nil)
+		}
+		return nil, err
+	}
+	if f.Invalid != "" {
+		return nil, fail(results.CauseSelector, "invalid locator %s: %s", shown, f.Invalid)
+	}
+	if !f.OK {
+		if f.Why != "" && f.Count > 0 && state != "actionable" && state != "editable" {
+			// The element was usable, but the operation on it failed.
+			return nil, fail(results.CauseSelector, "%s: %s", shown, f.Why)
+		}
+		if f.Why != "" && strings.HasPrefix(f.Why, "no option") {
+			return nil, fail(results.CauseSelector, "%s: %s", shown, f.Why)
+		}
+		return nil, x.timeoutErr(shown, state, f)
+	}
+	return f, nil
+}
+
+// timeoutErr explains a wait that ran out of time.
+func (x *execution) timeoutErr(shown, state string, f *found) error {
+	if loading, u := x.page.navigating(); loading && u != "" {
+		return fail(results.CauseTimeout, "timed out waiting for %s to load (while looking for %s)", u, shown)
+	}
+	if f == nil || f.Count == 0 {
+		if state == "gone" || state == "hidden" {
+			return fail(results.CauseTimeout, "timed out waiting for %s to be %s", shown, state)
+		}
+		return fail(results.CauseSelector, "timed out waiting for %s: no element matches", shown)
+	}
+	switch state {
+	case "gone":
+		return fail(results.CauseTimeout, "timed out waiting for %s to be gone: %d element(s) still match", shown, f.Count)
+	case "hidden":
+		return fail(results.CauseTimeout, "timed out waiting for %s to be hidden: %s is still visible", shown, f.El)
+	}
+	why := f.Why
+	if why == "" || why == "missing" {
+		why = "hidden"
+	}
+	return fail(results.CauseTimeout, "timed out waiting for %s to be %s: %d element(s) match, %s is %s", shown, want(state), f.Count, f.El, why)
+}
+
+func want(state string) string {
+	switch state {
+	case "actionable":
+		return "visible, enabled and unobscured"
+	case "editable":
+		return "visible, enabled and editable"
+	}
+	return state
+}
+
+func (x *execution) click(ctx context.Context, loc journeys.Locator, count int) error {
+	f, err := x.await(ctx, loc, "actionable", lookup{})
+	if err != nil {
+		return err
+	}
+	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		return mouseClick(ctx, t, f.X, f.Y, count)
+	}))
+}
+
+// mouseClick sends real (trusted) mouse events, as a person's click.
+func mouseClick(ctx context.Context, t *chromedp.Target, x, y float64, count int) error {
+	send := func(typ input.DispatchMouseEventType, n int64) error {
+		_, err := cdp.Call(ctx, t, input.DispatchMouseEvent, input.DispatchMouseEventParams{
+			Type: typ, X: x, Y: y, Button: input.MouseButtonLeft, ClickCount: n,
+		})
+		return err
+	}
+	if _, err := cdp.Call(ctx, t, input.DispatchMouseEvent, input.DispatchMouseEventParams{Type: chromedp.MouseMoved, X: x, Y: y}); err != nil {
+		return err
+	}
+	for n := int64(1); n <= int64(count); n++ {
+		if err := send(chromedp.MousePressed, n); err != nil {
+			return err
+		}
+		if err := send(chromedp.MouseReleased, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *execution) fill(ctx context.Context, fl journeys.Field) error {
+	v, err := x.expand(fl.Value)
+	if err != nil {
+		return err
+	}
+	if _, err := x.await(ctx, fl.Locator, "editable", lookup{Op: "focus", Clear: true, Empty: v == ""}); err != nil {
+		return err
+	}
+	if v == "" {
+		return nil
+	}
+	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: v})
+		return err
+	}))
+}
+
+func (x *execution) check(ctx context.Context, loc journeys.Locator, on bool) error {
+	f, err := x.await(ctx, loc, "actionable", lookup{Op: "read", What: "checked"})
+	if err != nil {
+		return err
+	}
+	if f.Value != nil && (*f.Value == "true") == on {
+		return nil
+	}
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		return mouseClick(ctx, t, f.X, f.Y, 1)
+	})); err != nil {
+		return err
+	}
+	f, err = x.await(ctx, loc, "present", lookup{Op: "read", What: "checked"})
+	if err != nil {
+		return err
+	}
+	if f.Value == nil || (*f.Value == "true") != on {
+		return fail(results.CauseAssertion, "%s did not become %s after a click", loc.Raw, map[bool]string{true: "checked", false: "unchecked"}[on])
+	}
+	return nil
+}
+
+// keyNames maps the key names of `press` to chromedp's key runes.
+func keyRune(name string) (rune, bool) {
+	if name == "Space" {
+		return ' ', true
+	}
+	if r := []rune(name); len(r) == 1 {
+		return r[0], true
+	}
+	for r, k := range kb.Keys {
+		if k.Key == name && !k.Print || (k.Key == name && name == "Enter") {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+func (x *execution) press(ctx context.Context, chord string) error {
+	parts := strings.Split(chord, "+")
+	var mods []chromedp.Modifier
+	for _, m := range parts[:len(parts)-1] {
+		switch m {
+		case "Control", "Ctrl":
+			mods = append(mods, chromedp.ModifierCtrl)
+		case "Shift":
+			mods = append(mods, chromedp.ModifierShift)
+		case "Alt":
+			mods = append(mods, chromedp.ModifierAlt)
+		case "Meta":
+			mods = append(mods, chromedp.ModifierMeta)
+		default:
+			return fail(results.CauseMonitor, "unknown modifier %q in %q", m, chord)
+		}
+	}
+	key := parts[len(parts)-1]
+	r, ok := keyRune(key)
+	if !ok {
+		return fail(results.CauseMonitor, "unknown key %q", key)
+	}
+	if len(mods) > 0 && r >= 'A' && r <= 'Z' {
+		r += 'a' - 'A'
+	}
+	return chromedp.Do(ctx, chromedp.KeyEvent(string(r), chromedp.KeyModifiers(mods...)))
+}
+
+func (x *execution) waitFor(ctx context.Context, w *journeys.WaitFor) error {
+	switch w.Kind {
+	case "visible", "hidden", "present", "gone":
+		_, err := x.await(ctx, w.Locator, w.Kind, lookup{})
+		return err
+	case "url":
+		return x.poll(ctx, func(ctx context.Context) (string, error) { return x.page.url(), nil }, w.Match, "url")
+	case "text":
+		return x.poll(ctx, func(ctx context.Context) (string, error) {
+			return x.read(ctx, "text", w.Locator, "", "")
+		}, w.Match, "text of "+w.Locator.Raw)
+	}
+	return fail(results.CauseMonitor, "unknown wait_for %q", w.Kind)
+}
+
+// poll reads a value until it matches or ctx ends. Web pages change
+// asynchronously (a badge updates after a fetch), so assertions wait for
+// the expected state within the step timeout, as a person would.
+func (x *execution) poll(ctx context.Context, read func(context.Context) (string, error), m journeys.Matcher, subject string) error {
+	exp, match, err := x.matcher(m)
+	if err != nil {
+		return err
+	}
+	var last string
+	for {
+		v, err := read(ctx)
+		if err != nil {
+			var se *stepError
+			if errors.As(err, &se) && ctx.Err() == nil {
+				return err
+			}
+			if ctx.Err() != nil && last == "" {
+				return err
+			}
+		} else {
+			last = v
+			if match(v) {
+				return nil
+			}
+		}
+		if err := sleepCtx(ctx, 25); err != nil {
+			return &stepError{cause: results.CauseAssertion, expected: exp, actual: last,
+				msg: fmt.Sprintf("%s: expected %s, got %q", subject, exp, last)}
+		}
+	}
+}
+
+// matcher compiles a matcher into a description and a test.
+func (x *execution) matcher(m journeys.Matcher) (string, func(string) bool, error) {
+	switch {
+	case m.Equals != nil:
+		v, err := x.expand(*m.Equals)
+		if err != nil {
+			return "", nil, err
+		}
+		return strconv.Quote(v), func(s string) bool { return strings.TrimSpace(s) == strings.TrimSpace(v) }, nil
+	case m.Contains != nil:
+		v, err := x.expand(*m.Contains)
+		if err != nil {
+			return "", nil, err
+		}
+		return "to contain " + strconv.Quote(v), func(s string) bool { return strings.Contains(s, v) }, nil
+	case m.Matches != nil:
+		v, err := x.expand(*m.Matches)
+		if err != nil {
+			return "", nil, err
+		}
+		re, err := regexp.Compile(v)
+		if err != nil {
+			return "", nil, fail(results.CauseMonitor, "bad regexp %q: %v", v, err)
+		}
+		return "to match /" + v + "/", re.MatchString, nil
+	}
+	return "anything", func(string) bool { return true }, nil
+}
+
+// read returns a value from the page for assert, extract and wait_for.
+func (x *execution) read(ctx context.Context, kind string, loc journeys.Locator, attr, js string) (string, error) {
+	switch kind {
+	case "url":
+		return x.page.url(), nil
+	case "title":
+		return chromedp.Run(ctx, chromedp.Title())
+	case "js":
+		src, err := x.expand(js)
+		if err != nil {
+			return "", err
+		}
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](src, chromedp.EvalAwaitPromise))
+		if err != nil {
+			var exc *chromedp.ExceptionError
+			if errors.As(err, &exc) {
+				return "", fail(results.CauseScript, "JavaScript threw: %v", err)
+			}
+			return "", err
+		}
+		if v == nil {
+			return "", nil
+		}
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		return fmt.Sprint(v), nil
+	}
+	f, err := x.await(ctx, loc, "present", lookup{Op: "read", What: kind, Name: attr})
+	if err != nil {
+		return "", err
+	}
+	if f.Value == nil {
+		return "", nil
+	}
+	return *f.Value, nil
+}
+
+func (x *execution) assert(ctx context.Context, a *journeys.Assertion, res *results.Step) error {
+	err := x.assertOnce(ctx, a)
+	var se *stepError
+	if errors.As(err, &se) {
+		res.Expected, res.Actual = se.expected, se.actual
+	}
+	return err
+}
+
+func (x *execution) assertOnce(ctx context.Context, a *journeys.Assertion) error {
+	switch a.Kind {
+	case "visible", "hidden":
+		_, err := x.await(ctx, a.Locator, a.Kind, lookup{})
+		var se *stepError
+		if errors.As(err, &se) && (se.cause == results.CauseTimeout || se.cause == results.CauseSelector) {
+			se.cause = results.CauseAssertion
+			se.expected, se.actual = a.Kind, map[string]string{"visible": "not visible", "hidden": "visible"}[a.Kind]
+			if strings.Contains(se.msg, "no element matches") {
+				se.cause = results.CauseSelector
+				se.actual = "no element"
+			}
+		}
+		return err
+	case "count":
+		return x.assertCount(ctx, a)
+	case "text", "value", "attribute":
+		subject := a.Kind + " of " + a.Locator.Raw
+		if a.Kind == "attribute" {
+			subject = "attribute " + a.Attribute + " of " + a.Locator.Raw
+		}
+		return x.poll(ctx, func(ctx context.Context) (string, error) {
+			return x.read(ctx, a.Kind, a.Locator, a.Attribute, "")
+		}, a.Match, subject)
+	case "url":
+		return x.poll(ctx, func(ctx context.Context) (string, error) { return x.page.url(), nil }, a.Match, "url")
+	case "title":
+		return x.poll(ctx, func(ctx context.Context) (string, error) {
+			return chromedp.Run(ctx, chromedp.Title())
+		}, a.Match, "title")
+	case "js":
+		var last string
+		for {
+			v, err := x.read(ctx, "js", journeys.Locator{}, "", a.JS)
+			if err != nil {
+				return err
+			}
+			last = v
+			if v != "" && v != "false" && v != "0" {
+				return nil
+			}
+			if err := sleepCtx(ctx, 25); err != nil {
+				return &stepError{cause: results.CauseAssertion, expected: "truthy", actual: last,
+					msg: fmt.Sprintf("js %s: expected a truthy value, got %q", a.JS, last)}
+			}
+		}
+	}
+	return fail(results.CauseMonitor, "unknown assertion %q", a.Kind)
+}
+
+func (x *execution) assertCount(ctx context.Context, a *journeys.Assertion) error {
+	c := a.Count
+	ok := func(n int) bool {
+		return (c.Equals == nil || n == *c.Equals) && (c.Min == nil || n >= *c.Min) && (c.Max == nil || n <= *c.Max)
+	}
+	var parts []string
+	if c.Equals != nil {
+		parts = append(parts, fmt.Sprintf("exactly %d", *c.Equals))
+	}
+	if c.Min != nil {
+		parts = append(parts, fmt.Sprintf("at least %d", *c.Min))
+	}
+	if c.Max != nil {
+		parts = append(parts, fmt.Sprintf("at most %d", *c.Max))
+	}
+	exp := strings.Join(parts, " and ")
+	last := -1
+	for {
+		f, err := x.await(ctx, a.Locator, "count", lookup{})
+		if err == nil {
+			last = f.Count
+			if ok(f.Count) {
+				return nil
+			}
+		}
+		if err := sleepCtx(ctx, 25); err != nil {
+			return &stepError{cause: results.CauseAssertion, expected: exp, actual: strconv.Itoa(last),
+				msg: fmt.Sprintf("count of %s: expected %s, got %d", a.Locator.Raw, exp, last)}
+		}
+	}
+}
+
+func (x *execution) eval(ctx context.Context, script string) error {
+	src, err := x.expand(script)
+	if err != nil {
+		return err
+	}
+	// A script with `return` is a function body; otherwise it is an
+	// expression (or statements) whose last value counts.
+	expr := "(async () => { return (0, eval)(" + strconv.Quote(src) + ") })()"
+	if returnRE.MatchString(src) {
+		expr = "(async () => {\n" + src + "\n})()"
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		var exc *chromedp.ExceptionError
+		if errors.As(err, &exc) {
+			return fail(results.CauseScript, "eval threw: %v", err)
+		}
+		if ctx.Err() != nil {
+			return fail(results.CauseTimeout, "timed out waiting for eval to finish")
+		}
+		return err
+	}
+	if b, ok := v.(bool); ok && !b {
+		return &stepError{cause: results.CauseAssertion, expected: "not false", actual: "false", msg: "eval returned false"}
+	}
+	return nil
+}
+
+func (x *execution) setCookie(ctx context.Context, c *journeys.Cookie) error {
+	vals := make([]string, 5)
+	for i, t := range []string{c.Name, c.Value, c.Domain, c.Path, c.URL} {
+		v, err := x.expand(t)
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	p := network.SetCookieParams{Name: vals[0], Value: vals[1], Domain: vals[2], Path: vals[3], URL: vals[4]}
+	if p.URL == "" && p.Domain == "" {
+		if x.site == nil {
+			return fail(results.CauseMonitor, "set_cookie %s needs a url or domain (the journey has no site)", c.Name)
+		}
+		p.URL = x.site.String()
+	}
+	_, err := chromedp.Call(ctx, network.SetCookie, p)
+	return err
+}
+
+// timings reads the page's navigation timings; missing values stay zero.
+func (p *page) timings(ctx context.Context) *results.PageTimings {
+	type t struct {
+		TTFB, DCL, Load, LCP, CLS float64
+		Requests                  int
+		Bytes                     int64
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[t](timingJS))
+	if err != nil {
+		return nil
+	}
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	return &results.PageTimings{TTFB: ms(v.TTFB), DOMContentLoaded: ms(v.DCL), Load: ms(v.Load), LCP: ms(v.LCP), CLS: v.CLS, Requests: v.Requests, Bytes: v.Bytes}
+}
+
+// timingJS reads Navigation Timing, resource entries and the buffered LCP
+// and layout-shift entries, all synchronously.
+const timingJS = `(() => {
+  const n = performance.getEntriesByType("navigation")[0] || {};
+  const res = performance.getEntriesByType("resource");
+  const take = (type) => { try { const po = new PerformanceObserver(() => {}); po.observe({type, buffered: true}); const r = po.takeRecords(); po.disconnect(); return r; } catch (e) { return []; } };
+  const lcp = take("largest-contentful-paint");
+  const cls = take("layout-shift").filter(e => !e.hadRecentInput).reduce((a, e) => a + e.value, 0);
+  return {
+    TTFB: n.responseStart || 0, DCL: n.domContentLoadedEventEnd || 0, Load: n.loadEventEnd || n.loadEventStart || 0,
+    LCP: lcp.length ? lcp[lcp.length - 1].startTime : 0, CLS: cls,
+    Requests: 1 + res.length, Bytes: (n.transferSize || 0) + res.reduce((a, r) => a + (r.transferSize || 0), 0),
+  };
+})()`
+
+// returnRE spots a function body among eval scripts.
+var returnRE = regexp.MustCompile(`\breturn\b`)
