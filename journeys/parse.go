@@ -70,7 +70,36 @@ func (p *parser) document(data []byte) *yaml.Node {
 		p.errorf(nil, "empty file: want a map with name and steps")
 		return nil
 	}
+	if expandedSize(&doc, map[*yaml.Node]int{}) > maxNodes {
+		p.errorf(&doc, "the document is too large once its aliases are expanded: want at most %d values", maxNodes)
+		return nil
+	}
 	return deref(doc.Content[0])
+}
+
+// maxNodes bounds a document's size with aliases expanded, so that a few
+// nested aliases cannot make validation take forever.
+const maxNodes = 100_000
+
+// expandedSize counts n's nodes as if every alias were a copy of its anchor;
+// memo keeps the count itself linear.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if n = deref(n); n == nil {
+		return 0
+	}
+	if size, ok := memo[n]; ok {
+		return size
+	}
+	memo[n] = maxNodes + 1 // a node reached again while counting it is a cycle
+	size := 1
+	for _, c := range n.Content {
+		size += expandedSize(c, memo)
+		if size > maxNodes {
+			break
+		}
+	}
+	memo[n] = size
+	return size
 }
 
 // yamlError turns a YAML syntax error into an Error at its line.
