@@ -75,6 +75,9 @@ func (f Fault) String() string {
 // ParseFault reads one fault kind such as "500", "slow:2s" or "flaky:0.3".
 func ParseFault(s string) (Fault, error) {
 	kind, arg, hasArg := strings.Cut(strings.TrimSpace(s), ":")
+	if kind == "" {
+		return Fault{}, fmt.Errorf("no fault kind given; valid kinds are %s", validKinds)
+	}
 	switch k := Kind(kind); k {
 	case Kind500, KindHang, KindBroken, KindMissing:
 		if hasArg {
