@@ -174,7 +174,10 @@ type Locator struct {
 // Field is one locator → value pair of fill, select or upload.
 type Field struct {
 	Locator Locator
-	Value   string // template
+	// Value is a template for fill and select. For upload it is a path,
+	// not a template, already resolved against the journey file's folder
+	// and checked to exist when the journey loaded.
+	Value string
 	Pos     Pos
 }
 
@@ -191,14 +194,17 @@ type Matcher struct {
 	Matches  *string
 }
 
-// WaitFor is the condition of a wait_for step.
+// WaitFor is the condition of a wait_for step. For url, a plain string
+// means Contains.
 type WaitFor struct {
 	Kind    string  // visible, hidden, present, gone, url, text
 	Locator Locator // visible, hidden, present, gone, text
 	Match   Matcher // url, text
 }
 
-// Assertion is the subject and expectation of an assert step.
+// Assertion is the subject and expectation of an assert step. For url, a
+// plain string means Contains (paths and query strings vary by
+// environment); for title it means Equals.
 type Assertion struct {
 	Kind      string  // text, visible, hidden, count, attribute, value, url, title, js
 	Locator   Locator // text, visible, hidden, count, attribute, value
@@ -231,13 +237,15 @@ type Request struct {
 	Body    string
 	JSON    any
 	Expect  RequestExpect
-	Extract map[string]string // variable → JSON path
+	// Extract maps a variable to a JSON path of the response: keys and
+	// array indexes separated by dots, like data.items.0.id.
+	Extract map[string]string
 }
 
 // RequestExpect is what a request step checks in the response.
 type RequestExpect struct {
 	Status []int
-	JSON   map[string]any // JSON path → expected value
+	JSON   map[string]any // JSON path (as in Request.Extract) → expected value; strings are templates
 }
 
 // Use includes a snippet file's steps with parameters.

@@ -16,17 +16,20 @@ var (
 	actionNames = []string{"goto", "click", "dblclick", "hover", "fill", "select", "check", "uncheck",
 		"press", "upload", "scroll_to", "wait_for", "wait", "assert", "extract", "eval", "screenshot",
 		"set_cookie", "request", "use"}
-	commonKeys       = []string{"name", "timeout", "threshold", "optional", "always", "screenshot"}
-	matcherKeys      = []string{"equals", "contains", "matches"}
-	waitForSubjects  = []string{"visible", "hidden", "present", "gone", "url", "text"}
-	assertSubjects   = []string{"text", "visible", "hidden", "count", "attribute", "value", "url", "title", "js"}
-	extractSubjects  = []string{"text", "value", "attribute", "url", "title", "js"}
-	httpMethods      = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-	keyModifiers     = []string{"Control", "Shift", "Alt", "Meta"}
-	namedKeys        = []string{"Enter", "Tab", "Escape", "Backspace", "Delete", "Insert", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", "Space", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12"}
-	locatorPrefixRE  = regexp.MustCompile(`^[A-Za-z_-]+~?=`)
-	maxDerivedLength = 60
+	commonKeys      = []string{"name", "timeout", "threshold", "optional", "always", "screenshot"}
+	matcherKeys     = []string{"equals", "contains", "matches"}
+	waitForSubjects = []string{"visible", "hidden", "present", "gone", "url", "text"}
+	assertSubjects  = []string{"text", "visible", "hidden", "count", "attribute", "value", "url", "title", "js"}
+	extractSubjects = []string{"text", "value", "attribute", "url", "title", "js"}
+	httpMethods     = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+	keyModifiers    = []string{"Control", "Shift", "Alt", "Meta"}
+	namedKeys       = []string{"Enter", "Tab", "Escape", "Backspace", "Delete", "Insert", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", "Space", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12"}
+	locatorPrefixRE = regexp.MustCompile(`^[A-Za-z_-]+~?=`)
 )
+
+// maxDerivedLength caps a derived step name, so a long script or URL does
+// not flood reports.
+const maxDerivedLength = 60
 
 // parseStep reads one step: exactly one action plus common keys.
 func (p *parser) parseStep(n *yaml.Node, idx int) Step {
@@ -42,7 +45,7 @@ func (p *parser) parseStep(n *yaml.Node, idx int) Step {
 		if k.Value == "name" && v.Kind == yaml.ScalarNode && v.ShortTag() != "!!null" {
 			s.Name = v.Value
 		}
-		if contains(actionNames, k.Value) && !slices.ContainsFunc(acts, func(a kv) bool { return a.k.Value == k.Value }) {
+		if slices.Contains(actionNames, k.Value) && !slices.ContainsFunc(acts, func(a kv) bool { return a.k.Value == k.Value }) {
 			acts = append(acts, kv{k, v})
 		}
 	}
@@ -54,15 +57,12 @@ func (p *parser) parseStep(n *yaml.Node, idx int) Step {
 	}
 	p.stepName = s.Name
 
-	allowed := slices.Clone(commonKeys)
+	allowed := append(slices.Clone(commonKeys), "expect")
 	if len(acts) == 0 {
 		allowed = append(allowed, actionNames...)
 	}
 	for _, a := range acts {
 		allowed = append(allowed, a.k.Value)
-	}
-	if len(acts) == 1 && acts[0].k.Value == "goto" {
-		allowed = append(allowed, "expect")
 	}
 	o, ok := p.obj(n, "", allowed)
 	switch {
@@ -100,6 +100,9 @@ func (p *parser) parseStep(n *yaml.Node, idx int) Step {
 	}
 	act := acts[0]
 	s.Action = Action(act.k.Value)
+	if s.Action != ActGoto && o.has("expect") {
+		p.errorf(o.m["expect"].k, "expect goes only with goto, where it lists the HTTP statuses the page may answer")
+	}
 	if v := o.get("screenshot"); v != nil && s.Action != ActScreenshot {
 		if str, ok := p.str(v, "screenshot"); ok {
 			if str != "always" && str != "never" {
@@ -270,14 +273,14 @@ func keyProblem(chord string) string {
 	parts := strings.Split(chord, "+")
 	key, mods := parts[len(parts)-1], parts[:len(parts)-1]
 	for i, m := range mods {
-		if !contains(keyModifiers, m) {
+		if !slices.Contains(keyModifiers, m) {
 			return fmt.Sprintf("unknown modifier %q%s", m, hint(m, keyModifiers))
 		}
-		if contains(mods[:i], m) {
+		if slices.Contains(mods[:i], m) {
 			return fmt.Sprintf("modifier %q given twice", m)
 		}
 	}
-	if contains(namedKeys, key) || (len(key) == 1 && key[0] > ' ' && key[0] < 0x7f) {
+	if slices.Contains(namedKeys, key) || (len(key) == 1 && key[0] > ' ' && key[0] < 0x7f) {
 		return ""
 	}
 	h := hint(key, namedKeys)
@@ -322,7 +325,7 @@ func (p *parser) fields(n *yaml.Node, what string, upload bool) []Field {
 func (p *parser) subject(o *obj, what string, subjects []string) (string, *yaml.Node) {
 	var found []kv
 	for _, kv := range o.pairs {
-		if contains(subjects, kv.k.Value) {
+		if slices.Contains(subjects, kv.k.Value) {
 			found = append(found, kv)
 		}
 	}
@@ -340,7 +343,7 @@ func (p *parser) subject(o *obj, what string, subjects []string) (string, *yaml.
 // onlyKeys reports keys of o that do not go with its subject.
 func (p *parser) onlyKeys(o *obj, what, subject string, allowed ...string) {
 	for _, kv := range o.pairs {
-		if k := kv.k.Value; k != subject && !contains(allowed, k) {
+		if k := kv.k.Value; k != subject && !slices.Contains(allowed, k) {
 			with := "nothing else"
 			if len(allowed) > 0 {
 				with = strings.Join(allowed, ", ")
@@ -581,7 +584,7 @@ func (p *parser) request(n *yaml.Node) *Request {
 	if v := o.get("method"); v != nil {
 		if s, ok := p.str(v, "request.method"); ok {
 			r.Method = strings.ToUpper(s)
-			if !contains(httpMethods, r.Method) {
+			if !slices.Contains(httpMethods, r.Method) {
 				p.errorf(v, "request.method: want one of %s, got %q", strings.Join(httpMethods, ", "), s)
 			}
 		}
@@ -719,7 +722,7 @@ func (p *parser) use(n *yaml.Node) *Use {
 	u.Steps = sn.steps
 	if withObj != nil {
 		for _, kv := range withObj.pairs {
-			if !contains(sn.params, kv.k.Value) {
+			if !slices.Contains(sn.params, kv.k.Value) {
 				h := "; it takes none"
 				if len(sn.params) > 0 {
 					h = hint(kv.k.Value, sn.params)
@@ -810,7 +813,7 @@ func deriveName(act kv) string {
 		case "wait_for", "assert":
 			for i := 0; i+1 < len(v.Content); i += 2 {
 				k, sv := v.Content[i].Value, deref(v.Content[i+1])
-				if contains(waitForSubjects, k) || contains(assertSubjects, k) {
+				if slices.Contains(waitForSubjects, k) || slices.Contains(assertSubjects, k) {
 					arg = k + " " + sv.Value
 					if sv.Kind == yaml.MappingNode && len(sv.Content) >= 2 {
 						arg = k + " " + sv.Content[0].Value + " " + sv.Content[1].Value

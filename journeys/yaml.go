@@ -3,6 +3,7 @@ package journeys
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +133,7 @@ func (p *parser) obj(n *yaml.Node, what string, allowed []string) (o *obj, ok bo
 			ok = false
 			continue
 		}
-		if allowed != nil && !contains(allowed, k.Value) {
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			p.errorf(k, "%sunknown key %q%s", prefix(what), k.Value, hint(k.Value, allowed))
 			ok = false
 			continue
@@ -141,15 +142,6 @@ func (p *parser) obj(n *yaml.Node, what string, allowed []string) (o *obj, ok bo
 		o.pairs = append(o.pairs, kv{k, v})
 	}
 	return o, ok
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // str reads a scalar as a string; numbers and booleans are taken as written.
