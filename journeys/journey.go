@@ -178,7 +178,7 @@ type Field struct {
 	// not a template, already resolved against the journey file's folder
 	// and checked to exist when the journey loaded.
 	Value string
-	Pos     Pos
+	Pos   Pos
 }
 
 // GotoExpect lists the HTTP statuses a goto accepts instead of < 400.
