@@ -53,9 +53,9 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 	case journeys.ActGoto:
 		return x.gotoURL(ctx, st, res)
 	case journeys.ActClick:
-		return x.click(ctx, st.Locator, 1)
+		return x.settled(ctx, st.Locator.Raw, func() error { return x.click(ctx, st.Locator, 1) })
 	case journeys.ActDblclick:
-		return x.click(ctx, st.Locator, 2)
+		return x.settled(ctx, st.Locator.Raw, func() error { return x.click(ctx, st.Locator, 2) })
 	case journeys.ActHover:
 		f, err := x.await(ctx, st.Locator, "actionable", lookup{})
 		if err != nil {
@@ -83,7 +83,7 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 	case journeys.ActCheck, journeys.ActUncheck:
 		return x.check(ctx, st.Locator, st.Action == journeys.ActCheck)
 	case journeys.ActPress:
-		return x.press(ctx, st.Target)
+		return x.settled(ctx, st.Target, func() error { return x.press(ctx, st.Target) })
 	case journeys.ActScrollTo:
 		_, err := x.await(ctx, st.Locator, "present", lookup{Op: "scroll"})
 		return err
@@ -115,6 +115,25 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 		return x.setCookie(ctx, st.Cookie)
 	}
 	return fail(results.CauseMonitor, "the %s action is not supported by this runner yet", st.Action)
+}
+
+// settled runs an action that may start a page load (a link, a form
+// submit) and waits for that load, failing the step when it answers an
+// error or never finishes.
+func (x *execution) settled(ctx context.Context, what string, act func() error) error {
+	loads, docs := x.page.loadMark()
+	if err := act(); err != nil {
+		return err
+	}
+	failed, err := x.page.settle(ctx, loads, docs)
+	if err != nil {
+		_, u := x.page.navigating()
+		return fail(results.CauseTimeout, "timed out waiting for %s to load after %s", u, what)
+	}
+	if failed != "" {
+		return fail(results.CauseHTTP, "%s loaded a page that answered an error: %s", what, failed)
+	}
+	return nil
 }
 
 // expand resolves ${…} in a template; an error is the journey's, not the site's.

@@ -32,6 +32,8 @@ type page struct {
 	curURL     string
 	loading    bool
 	loadingURL string
+	loads      int           // main-frame loads started so far
+	idle       chan struct{} // closed when the current load stops
 	exceptions []string
 	stepMark   int // len(exceptions) when the current step started
 	// docErrors are main-frame documents that answered >= 400, e.g. the
@@ -72,12 +74,15 @@ func (p *page) event(ev any) {
 			p.curURL = ev.URL
 		}
 	case *cdpage.EventFrameStartedLoading:
-		if ev.FrameID == p.mainFrame || p.mainFrame == "" {
+		if (ev.FrameID == p.mainFrame || p.mainFrame == "") && !p.loading {
 			p.loading = true
+			p.loads++
+			p.idle = make(chan struct{})
 		}
 	case *cdpage.EventFrameStoppedLoading:
-		if ev.FrameID == p.mainFrame {
+		if ev.FrameID == p.mainFrame && p.loading {
 			p.loading = false
+			close(p.idle)
 		}
 	case *network.EventRequestWillBeSent:
 		if ev.Type == network.ResourceTypeDocument && (ev.FrameID == p.mainFrame || p.mainFrame == "") {
@@ -145,6 +150,41 @@ func (p *page) url() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.curURL
+}
+
+// loadMark returns what settle needs to tell whether an action started a
+// page load: the count of loads and of failed documents so far.
+func (p *page) loadMark() (loads, docErrors int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.loads, len(p.docErrors)
+}
+
+// settle waits for a page load that started since mark to finish, so a
+// click that submits a form is charged with the load it causes, as a
+// person would see it. It returns the failed documents of that load.
+func (p *page) settle(ctx context.Context, loads, docErrors int) (string, error) {
+	// A form submission starts its load in a task after the click, and the
+	// browser reports it after the click's reply: one task turn in the
+	// page, then its reply, lets those events arrive first (we rely on
+	// their order on the wire). An error means the page is gone already.
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[bool]("new Promise(r => setTimeout(() => r(true), 0))", chromedp.EvalAwaitPromise))
+	p.mu.Lock()
+	started, idle := p.loads > loads, p.idle
+	p.mu.Unlock()
+	if started {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.docErrors) > docErrors {
+		return strings.Join(p.docErrors[docErrors:], "; "), nil
+	}
+	return "", nil
 }
 
 // navigating reports a main-frame load in flight and the URL it loads.
