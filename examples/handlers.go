@@ -238,6 +238,12 @@ func (s *Shop) product(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "product", data)
 }
 
+// formErrorStatus is the status of a form shown again with its errors. It
+// is 200, as most shops answer, not 401 or 422: Waymark fails a click that
+// loads a page answering 400 or more, and journeys that check validation
+// messages must be able to reach them.
+const formErrorStatus = http.StatusOK
+
 type loginData struct {
 	page
 	Email, Next, Error string
@@ -266,7 +272,7 @@ func (s *Shop) login(w http.ResponseWriter, r *http.Request) {
 			"That email and password do not match. Try ada@example.com / lovelace."}
 	})
 	if !ok {
-		s.render(w, http.StatusUnauthorized, "login", data)
+		s.render(w, formErrorStatus, "login", data)
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -436,7 +442,7 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		http.Redirect(w, r, "/cart", http.StatusSeeOther)
 	case len(errs) > 0:
-		s.render(w, http.StatusUnprocessableEntity, "checkout", data)
+		s.render(w, formErrorStatus, "checkout", data)
 	default:
 		http.Redirect(w, r, "/payment", http.StatusSeeOther)
 	}
@@ -496,7 +502,7 @@ func (s *Shop) payment(w http.ResponseWriter, r *http.Request) {
 	})
 	if redirect == "" {
 		data.Card.Number = "" // never echo a card number back
-		s.render(w, http.StatusUnprocessableEntity, "payment", data)
+		s.render(w, formErrorStatus, "payment", data)
 		return
 	}
 	http.Redirect(w, r, redirect, http.StatusSeeOther)
