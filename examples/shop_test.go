@@ -664,3 +664,62 @@ func TestBrokenConfirmationOnlyThrowsThere(t *testing.T) {
 		t.Error("a confirmation=broken fault throws on the home page too")
 	}
 }
+
+func TestConcurrentAddsInOneSession(t *testing.T) {
+	_, srv := startShop(t, Options{})
+	v := newVisitor(t, srv)
+	v.get("/") // get the session cookie first, so every add shares it
+	const n = 20
+	done := make(chan int, n)
+	for range n {
+		go func() {
+			res, err := v.c.Post(srv.URL+"/api/cart", "application/json", strings.NewReader(`{"slug": "torch"}`))
+			if err != nil {
+				done <- 0
+				return
+			}
+			res.Body.Close()
+			done <- res.StatusCode
+		}()
+	}
+	for range n {
+		if code := <-done; code != http.StatusOK {
+			t.Errorf("concurrent add answered %d", code)
+		}
+	}
+	if got := badge(t, v.get("/").body); got != "20" {
+		t.Errorf("badge after %d concurrent adds = %s", n, got)
+	}
+}
+
+func TestIdleSessionsAreDropped(t *testing.T) {
+	now := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	shop := NewShop(Options{Now: func() time.Time { return now }})
+	defer shop.Close()
+	visit := func(cookie string) string {
+		req := httptest.NewRequest(http.MethodGet, "/cart", nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		shop.ServeHTTP(rec, req)
+		for _, c := range rec.Result().Cookies() {
+			return c.Value
+		}
+		return cookie
+	}
+	kept := visit("")
+	for range sessionsKept {
+		visit("")
+	}
+	now = now.Add(sessionIdle + time.Minute)
+	visit(kept) // still in use
+	visit("")   // a new visitor triggers the clean-up
+	shop.mu.Lock()
+	n := len(shop.sessions)
+	_, ok := shop.sessions[kept]
+	shop.mu.Unlock()
+	if n != 2 || !ok {
+		t.Errorf("after the clean-up: %d sessions, active one kept %v; want 2, true", n, ok)
+	}
+}
