@@ -51,7 +51,7 @@ func shop(t *testing.T, faults string) (*examples.Shop, string) {
 
 // example loads an example journey; stepTimeout > 0 shortens every step's
 // timeout so that failing cases end quickly.
-func example(t *testing.T, name string, stepTimeout time.Duration) *journeys.Journey {
+func example(t testing.TB, name string, stepTimeout time.Duration) *journeys.Journey {
 	t.Helper()
 	js, err := journeys.Load(filepath.Join("..", "examples", "journeys", name+".yaml"))
 	if err != nil {
