@@ -7,7 +7,7 @@ BIN       ?= bin/waymark
 PKGS      ?= ./...
 BENCHTIME ?= 20x
 BENCHCOUNT?= 6
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= latest
 
 # The browser binaries Waymark looks for, in order (see runner/browser).
 CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
