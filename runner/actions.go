@@ -113,6 +113,8 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 		return nil
 	case journeys.ActSetCookie:
 		return x.setCookie(ctx, st.Cookie)
+	case journeys.ActRequest:
+		return x.request(ctx, st.Request, res)
 	}
 	return fail(results.CauseMonitor, "the %s action is not supported by this runner yet", st.Action)
 }

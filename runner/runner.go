@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -59,6 +60,7 @@ type Runner struct {
 	b    Browser
 	opts Options
 	log  *slog.Logger
+	http *http.Client // for `request` steps
 }
 
 // New returns a Runner that drives b.
@@ -85,7 +87,7 @@ func New(b Browser, opts Options) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{b: b, opts: opts, log: log}
+	return &Runner{b: b, opts: opts, log: log, http: newHTTPClient()}
 }
 
 // Run runs j once and returns the finished run. A run whose outcome is

@@ -1,0 +1,148 @@
+package runner_test
+
+// Tests of the request, upload and use actions, in real Chromium against
+// real servers on 127.0.0.1.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/waymarkhq/waymark/results"
+)
+
+// api starts a small JSON API: orders are created and deleted, /boom
+// always fails and /hang answers only when the client gives up.
+func api(t *testing.T) string {
+	t.Helper()
+	m := http.NewServeMux()
+	m.HandleFunc("POST /api/orders", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			SKU string `json:"sku"`
+			Qty int    `json:"qty"`
+		}
+		if r.Header.Get("X-Token") != "t0k" || r.Header.Get("Content-Type") != "application/json" ||
+			json.NewDecoder(r.Body).Decode(&in) != nil || in.SKU != "tent" || in.Qty != 2 {
+			http.Error(w, "bad order", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"order":{"id":"A1","total":42.0,"paid":false,"ref":12345678901234567891,"items":[{"sku":"tent"}]}}`)
+	})
+	m.HandleFunc("DELETE /api/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if id := r.PathValue("id"); id != "A1" && id != "12345678901234567891" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "boom", http.StatusInternalServerError)
+	})
+	m.HandleFunc("GET /hang", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	})
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// order is a request step that creates the order the API accepts.
+const order = `
+  - request:
+      method: POST
+      url: /api/orders
+      headers: {X-Token: "${token}"}
+      json: {sku: "${sku}", qty: 2}
+      expect:
+        status: [201]
+        json: {%s}
+      extract: {order_id: order.id, ref: order.ref}
+    name: Create an order
+`
+
+func TestRequest(t *testing.T) {
+	base := api(t)
+	j := parse(t, `
+name: api-order
+vars: {sku: tent, token: t0k}
+steps:`+fmt.Sprintf(order, `order.id: A1, order.total: 42, order.paid: false, order.items.0.sku: "${sku}", order.ref: "12345678901234567891"`)+`
+  - request: {method: DELETE, url: "/api/orders/${order_id}", expect: {status: 204}}
+  - request: {method: DELETE, url: "/api/orders/${ref}", expect: {status: 204}}
+`)
+	run, err := newRunner(base, nil, nil, nil).Run(t.Context(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Outcome != results.Passed {
+		t.Fatalf("outcome %s: %s", run.Outcome, run.Error)
+	}
+	if len(run.Steps) != 3 || run.Steps[1].Name != "request DELETE /api/orders/${order_id}" {
+		t.Errorf("steps %+v", run.Steps)
+	}
+}
+
+func TestRequestFailures(t *testing.T) {
+	base := api(t)
+	// A port that refuses connections: listen, then close.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, step       string
+		cause            results.Cause
+		msg              string
+		expected, actual string
+	}{
+		{"server error", `
+  - request: {url: /boom}`, results.CauseHTTP, "GET " + base + "/boom answered 500 Internal Server Error", "status < 400", "500"},
+		{"unexpected status", `
+  - request: {method: DELETE, url: /api/orders/Z9, expect: {status: 204}}`, results.CauseHTTP, "answered 404 Not Found", "status [204]", "404"},
+		{"json mismatch", fmt.Sprintf(order, `order.id: B2, order.total: 42`), results.CauseAssertion,
+			`json order.id of POST ` + base + `/api/orders: expected "B2", got "A1"`, `"B2"`, `"A1"`},
+		{"json number mismatch", fmt.Sprintf(order, `order.total: 41.5`), results.CauseAssertion, "expected 41.5, got 42.0", "41.5", "42.0"},
+		{"json path missing", fmt.Sprintf(order, `order.items.1.sku: tent`), results.CauseAssertion, "order.items.1.sku", `"tent"`, "missing"},
+		{"not json", `
+  - request: {method: DELETE, url: /api/orders/A1, expect: {json: {ok: true}}}`, results.CauseAssertion, "answered 204 No Content, which is not JSON", "", ""},
+		{"connection refused", `
+  - request: {url: "` + closed + `/x"}`, results.CauseNetwork, "connection refused", "", ""},
+		{"timeout", `
+  - request: {url: /hang}
+    timeout: 1s`, results.CauseTimeout, "timed out waiting for GET " + base + "/hang", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			j := parse(t, "name: api-failure\nvars: {sku: tent, token: t0k}\nsteps:"+tc.step+"\n  - request: {url: /boom}\n    name: after\n")
+			run, err := newRunner(base, nil, nil, nil).Run(t.Context(), j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Outcome != results.Failed || run.FailingStep != 1 {
+				t.Fatalf("outcome %s at step %d (%s), want failed at 1", run.Outcome, run.FailingStep, run.Error)
+			}
+			s := run.Steps[0]
+			if s.Status != results.StepFailed || s.Cause != tc.cause || !strings.Contains(s.Error, tc.msg) {
+				t.Errorf("step: %s (%s) %q\nwant failed (%s) saying %q", s.Status, s.Cause, s.Error, tc.cause, tc.msg)
+			}
+			if s.Expected != tc.expected || s.Actual != tc.actual {
+				t.Errorf("expected %q actual %q, want %q and %q", s.Expected, s.Actual, tc.expected, tc.actual)
+			}
+			if strings.Contains(s.Error, "t0k") || strings.Contains(s.Error, `"qty"`) {
+				t.Errorf("request headers or body leaked into the error: %s", s.Error)
+			}
+			if run.Steps[1].Status != results.StepSkipped {
+				t.Errorf("step after the failure: %s", run.Steps[1].Status)
+			}
+		})
+	}
+}
