@@ -146,3 +146,53 @@ func TestRequestFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestUseSnippet(t *testing.T) {
+	const snippet = "testdata/snippets/login.yaml"
+	for _, tc := range []struct {
+		name, password string
+		want           []results.Status
+	}{
+		{"signs in", "lovelace", []results.Status{"passed", "passed", "passed", "passed", "passed", "passed", "passed"}},
+		{"wrong password", "babbage", []results.Status{"passed", "passed", "passed", "failed", "skipped", "skipped", "skipped"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, base := shop(t, "")
+			// The journey's own `user` must survive the snippet's param of
+			// the same name; what the snippet extracts stays for later.
+			j := parse(t, `
+name: use-login
+vars: {user: journey@example.com, pw: `+tc.password+`}
+steps:
+  - use: {file: `+snippet+`, with: {user: ada@example.com, password: "${pw}"}}
+  - assert: {text: "[data-test=user-name]", equals: "${signed_in_as}"}
+    name: The header names the user
+  - eval: "return '${user}' === 'journey@example.com'"
+    name: The journey's user is back
+`)
+			run, err := newRunner(base, nil, nil, nil).Run(t.Context(), j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []string{
+				snippet + " › Sign-in page", snippet + " › Enter the account", snippet + " › Sign in",
+				snippet + " › Signed in", snippet + " › extract signed_in_as",
+				"The header names the user", "The journey's user is back",
+			}
+			lines := []int{4, 6, 8, 10, 13, 6, 8} // snippet lines, then the journey's
+			if len(run.Steps) != len(names) {
+				t.Fatalf("%d steps, want %d: %+v", len(run.Steps), len(names), run.Steps)
+			}
+			for i, s := range run.Steps {
+				if s.Index != i+1 || s.Name != names[i] || s.Line != lines[i] || s.Status != tc.want[i] {
+					t.Errorf("step %d %q line %d: %s (%s), want step %d %q line %d: %s",
+						s.Index, s.Name, s.Line, s.Status, s.Error, i+1, names[i], lines[i], tc.want[i])
+				}
+			}
+			if tc.want[3] == results.StepFailed && (run.FailingStep != 4 || !strings.Contains(run.Error, "› Signed in")) {
+				t.Errorf("run failing step %d: %s", run.FailingStep, run.Error)
+			}
+		})
+	}
+}

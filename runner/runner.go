@@ -168,7 +168,8 @@ type execution struct {
 	site  *url.URL
 	page  *page
 
-	failed      bool // a non-optional step failed or errored: skip the rest
+	failed      bool   // a non-optional step failed or errored: skip the rest
+	params      params // the snippet params of the use running now
 	runTimedOut bool
 }
 
@@ -223,8 +224,9 @@ func (x *execution) execute(ctx context.Context) {
 	runCtx, cancel := context.WithTimeout(tab, timeout)
 	defer cancel()
 
-	for i := range j.Steps {
-		st := &j.Steps[i]
+	steps := plan(j.Steps)
+	for i := range steps {
+		st := &steps[i].step
 		res := results.Step{
 			Index:    st.Index,
 			Name:     st.Name,
@@ -235,9 +237,12 @@ func (x *execution) execute(ctx context.Context) {
 		}
 		if x.failed && !st.Always {
 			res.Status = results.StepSkipped
+		} else if err := x.enter(&steps[i]); err != nil {
+			x.refuse(st, &res, err)
 		} else {
 			x.step(ctx, tab, runCtx, st, &res)
 		}
+		x.leave(&steps[i])
 		run.Steps = append(run.Steps, res)
 		if x.r.opts.Observer != nil {
 			x.r.opts.Observer.StepFinished(run, &run.Steps[len(run.Steps)-1])
