@@ -99,6 +99,11 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	if err != nil {
 		return err
 	}
+	pool, err := a.startBrowser(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	db := f.database
 	if db == "" {
 		db = cfg.Database
@@ -109,12 +114,19 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(a.stdout, "running %d example journeys against it (recorded in %s)\n\n", len(js), db)
-	runs, err := a.execute(ctx, cfg, js, runOptions{baseURL: base, parallel: cfg.Browser.MaxConcurrent, sink: st, trigger: "manual"})
+	runs, err := a.execute(ctx, pool, cfg, js, runOptions{baseURL: base, parallel: cfg.Browser.MaxConcurrent, sink: st, trigger: "manual"})
 	if err != nil {
 		return err
 	}
 	rerr := a.report(ctx, runs, runFlags{artifacts: f.artifacts})
-	fmt.Fprintf(a.stdout, "\nWhere to look:\n  runs, steps and screenshots: %s (SQLite)\n  screenshots of failures:     %s/\n  the shop, still serving?     no — run `waymark demo --shop-only` to browse %s\n  journeys:                    examples/journeys/*.yaml (copy one to start your own)\n", db, f.artifacts, base)
+	fmt.Fprintf(a.stdout, `
+Where to look:
+  the runs         %s — every run, step, timing and screenshot (SQLite)
+  screenshots      %s/ — failed steps and screenshot: steps
+  the journeys     examples/journeys/*.yaml — copy one to start your own
+  the shop         waymark demo --shop-only, then open %s
+  a broken shop    waymark demo --faults payment=500,add-to-cart=broken
+`, db, f.artifacts, base)
 	return rerr
 }
 

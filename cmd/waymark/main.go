@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -49,14 +50,22 @@ type app struct {
 	configPath     string
 	verbose        bool
 	getenv         func(string) (string, bool)
+
+	logOnce sync.Once
+	log     *slog.Logger
 }
 
+// logger is the one logger of the command: one handler, so lines written
+// from several goroutines never interleave.
 func (a *app) logger() *slog.Logger {
-	level := slog.LevelWarn
-	if a.verbose {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	a.logOnce.Do(func() {
+		level := slog.LevelWarn
+		if a.verbose {
+			level = slog.LevelDebug
+		}
+		a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	})
+	return a.log
 }
 
 func main() {

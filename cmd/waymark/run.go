@@ -104,6 +104,15 @@ func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error
 		}
 	}
 
+	// Launch the browser before anything is created: a missing browser is
+	// one clear message, with no database left behind, and launch time is
+	// not charged to the first run.
+	pool, err := a.startBrowser(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
 	var sink runner.Sink
 	if f.record {
 		db := f.database
@@ -122,7 +131,7 @@ func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error
 	if v, ok := a.getenv("CI"); ok && v != "" && v != "false" {
 		trigger = results.TriggerCI
 	}
-	runs, err := a.execute(ctx, cfg, js, runOptions{baseURL: f.baseURL, parallel: f.parallel, sink: sink, trigger: trigger})
+	runs, err := a.execute(ctx, pool, cfg, js, runOptions{baseURL: f.baseURL, parallel: f.parallel, sink: sink, trigger: trigger})
 	if err != nil {
 		return err
 	}
@@ -137,11 +146,19 @@ type runOptions struct {
 	trigger  results.Trigger
 }
 
-// execute runs every journey with live progress and returns the runs in
-// journey order. The browser starts once and is gone when it returns.
-func (a *app) execute(ctx context.Context, cfg *config, js []*journeys.Journey, o runOptions) ([]*results.Run, error) {
+// startBrowser launches the one browser of this command.
+func (a *app) startBrowser(ctx context.Context, cfg *config) (*browser.Pool, error) {
 	pool := browser.New(browser.Options{Path: cfg.Browser.Path, Logger: a.logger()})
-	defer pool.Close()
+	if err := pool.Start(ctx); err != nil {
+		pool.Close()
+		return nil, badInput(err)
+	}
+	return pool, nil
+}
+
+// execute runs every journey with live progress and returns the runs in
+// journey order.
+func (a *app) execute(ctx context.Context, pool *browser.Pool, cfg *config, js []*journeys.Journey, o runOptions) ([]*results.Run, error) {
 	progress := reports.NewProgress(a.stdout, reports.ProgressOptions{Color: a.color()})
 	r := runner.New(pool, runner.Options{
 		BaseURL:  o.baseURL,
@@ -152,12 +169,6 @@ func (a *app) execute(ctx context.Context, cfg *config, js []*journeys.Journey, 
 		Observer: progress,
 		Logger:   a.logger(),
 	})
-	// Launch once up front: a missing browser is one clear message, not one
-	// per journey, and launch time is not charged to the first run.
-	if err := pool.Start(ctx); err != nil {
-		return nil, badInput(err)
-	}
-
 	runs := make([]*results.Run, len(js))
 	var (
 		wg      sync.WaitGroup
