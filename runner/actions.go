@@ -115,6 +115,8 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 		return x.setCookie(ctx, st.Cookie)
 	case journeys.ActRequest:
 		return x.request(ctx, st.Request, res)
+	case journeys.ActUpload:
+		return x.upload(ctx, st.Fields)
 	}
 	return fail(results.CauseMonitor, "the %s action is not supported by this runner yet", st.Action)
 }

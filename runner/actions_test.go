@@ -147,6 +147,57 @@ func TestRequestFailures(t *testing.T) {
 	}
 }
 
+// uploadPage is a form with a file input that shows the chosen file.
+const uploadPage = `<!doctype html><title>upload</title>
+<input type=file id=f><input id=name><p id=out>none</p>
+<script>
+f.addEventListener("change", async () => {
+  const file = f.files[0];
+  out.textContent = file.name + ": " + (await file.text()).trim();
+});
+</script>`
+
+func TestUpload(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, uploadPage)
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name, field string
+		status      results.Status
+		cause       results.Cause
+		msg         string
+	}{
+		{"file input", "#f", results.StepPassed, "", ""},
+		{"not a file input", "#name", results.StepFailed, results.CauseSelector, "#name is not an <input type=file>"},
+		{"no element", "#nope", results.StepFailed, results.CauseSelector, "#nope: no element matches"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			j := parse(t, fmt.Sprintf(`
+name: upload
+steps:
+  - goto: /
+  - upload: {%q: testdata/upload/hello.txt}
+    timeout: 1s
+  - assert: {text: "#out", equals: "hello.txt: hello, waymark"}
+    timeout: 2s
+`, tc.field))
+			run, err := newRunner(srv.URL, nil, nil, nil).Run(t.Context(), j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := run.Steps[1]
+			if s.Status != tc.status || s.Cause != tc.cause || !strings.Contains(s.Error, tc.msg) {
+				t.Errorf("upload step: %s (%s) %q, want %s (%s) saying %q", s.Status, s.Cause, s.Error, tc.status, tc.cause, tc.msg)
+			}
+			if tc.status == results.StepPassed && run.Outcome != results.Passed {
+				t.Errorf("outcome %s: %s", run.Outcome, run.Error)
+			}
+		})
+	}
+}
+
 func TestUseSnippet(t *testing.T) {
 	const snippet = "testdata/snippets/login.yaml"
 	for _, tc := range []struct {

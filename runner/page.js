@@ -116,6 +116,9 @@ async (req) => {
   if (!out.ok) return out;
 
   const t = r.target || find(req.loc).filter(isVisible)[0] || find(req.loc)[0];
+  // The runner asks for the element itself (not by value) to hand it to
+  // the DevTools protocol, e.g. to set an upload's files.
+  if (req.op === "element") return t;
   switch (req.op) {
     case "focus":
       t.focus();
