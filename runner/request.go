@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -14,15 +13,20 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-resty/resty/v2"
+
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/results"
 )
 
-// newHTTPClient returns the client of `request` steps. It has no cookie
-// jar, so runs stay isolated from each other; the step's context bounds
-// each call.
-func newHTTPClient() *http.Client {
-	return &http.Client{}
+// newHTTPClient returns the client of `request` steps (resty: the
+// project's HTTP-out library). It has no cookie jar, so runs stay isolated
+// from each other, and no retries: a step checks the site once. The step's
+// context bounds each call.
+func newHTTPClient() *resty.Client {
+	return resty.NewWithClient(&http.Client{}).
+		SetRetryCount(0).
+		SetResponseBodyLimit(maxResponse)
 }
 
 // maxResponse bounds how much of a response a request step reads.
@@ -39,8 +43,7 @@ func (x *execution) request(ctx context.Context, rq *journeys.Request, res *resu
 	if err != nil {
 		return err
 	}
-	var body io.Reader
-	contentType := ""
+	req := x.r.http.R().SetContext(ctx)
 	switch {
 	case rq.JSON != nil:
 		v, err := x.expandJSON(rq.JSON)
@@ -51,36 +54,25 @@ func (x *execution) request(ctx context.Context, rq *journeys.Request, res *resu
 		if err != nil {
 			return fail(results.CauseMonitor, "request json: %v", err)
 		}
-		body, contentType = bytes.NewReader(b), "application/json"
+		req.SetBody(b).SetHeader("Content-Type", "application/json")
 	case rq.Body != "":
 		b, err := x.expand(rq.Body)
 		if err != nil {
 			return err
 		}
-		body = strings.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, rq.Method, u, body)
-	if err != nil {
-		return fail(results.CauseMonitor, "request %s %s: %v", rq.Method, u, err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		req.SetBody(b)
 	}
 	for k, v := range rq.Headers {
 		hv, err := x.expand(v)
 		if err != nil {
 			return err
 		}
-		req.Header.Set(k, hv)
+		req.SetHeader(k, hv)
 	}
 	what := rq.Method + " " + u
-	resp, err := x.r.http.Do(req)
+	resp, err := req.Execute(rq.Method, u)
 	if err == nil {
-		defer func() { _ = resp.Body.Close() }()
-		var data []byte
-		if data, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse)); err == nil {
-			return x.checkResponse(rq, res, what, resp, data)
-		}
+		return x.checkResponse(rq, res, what, resp.RawResponse, resp.Body())
 	}
 	if ctx.Err() != nil {
 		return fail(results.CauseTimeout, "timed out waiting for %s", what)

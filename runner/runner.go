@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/go-resty/resty/v2"
 	"github.com/google/uuid"
 
 	"github.com/waymarkhq/waymark/journeys"
@@ -60,7 +60,7 @@ type Runner struct {
 	b    Browser
 	opts Options
 	log  *slog.Logger
-	http *http.Client // for `request` steps
+	http *resty.Client // for `request` steps
 }
 
 // New returns a Runner that drives b.
