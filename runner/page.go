@@ -222,13 +222,14 @@ func (p *page) setup(tab context.Context, j *journeys.Journey) error {
 		}))
 	}
 	if len(j.Block) > 0 {
-		var pats []*network.BlockPattern
-		for _, b := range j.Block {
-			pats = append(pats, &network.BlockPattern{URLPattern: b, Block: true})
-		}
+		// The journey's patterns are globs ("*google-analytics.com*"): the
+		// protocol's `urls` takes those; its typed urlPatterns want
+		// absolute URLPattern strings, so send `urls` directly.
+		params := struct {
+			URLs []string `json:"urls"`
+		}{j.Block}
 		acts = append(acts, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: pats})
-			return err
+			return t.Call(ctx, network.SetBlockedURLs.Method, params, nil)
 		}))
 	}
 	return chromedp.Do(tab, acts...)
