@@ -139,6 +139,9 @@ func (p *Pool) ensure() (context.Context, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, dir := range sweepStaleProfiles(os.TempDir()) {
+		p.log.Info("removed a stale browser profile of a killed run", "dir", dir)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], Flags()...)
 	opts = append(opts, chromedp.ExecPath(path))
 	// The browser lives as long as the pool, not as long as any run.
