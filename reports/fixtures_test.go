@@ -66,7 +66,7 @@ func fixtureRuns() []*results.Run {
 		results.Step{Index: 1, Name: "Home page", Action: "goto", Line: 9, Duration: 412 * ms, Status: results.StepPassed, URL: "http://127.0.0.1:8080/", HTTPStatus: 200},
 		results.Step{Index: 2, Name: "click [data-test=add-backpack]", Action: "click", Line: 10, Start: 412 * ms, Duration: 38 * ms, Status: results.StepPassed},
 		results.Step{Index: 3, Name: "assert text [data-test=cart-badge]", Action: "assert", Line: 12, Start: 450 * ms, Duration: 10 * time.Second,
-			Status: results.StepFailed, Cause: results.CauseAssertion, Error: `expected "2", got "1"`, Expected: "2", Actual: "1",
+			Status: results.StepFailed, Cause: results.CauseAssertion, Error: `expected "2", got "1"`, Expected: `"2"`, Actual: `"1"`,
 			URL: "http://127.0.0.1:8080/cart",
 			Artifacts: []results.Artifact{{Kind: results.ArtifactScreenshot, Label: "failure", Data: []byte("\xff\xd8jpeg"), Hash: "5b1e0c",
 				Path: "artifacts/guest-checkout/01jpd4z8/03-assert-text-data-test-cart-badge-failure.jpg"}}},

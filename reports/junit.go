@@ -168,7 +168,7 @@ func junitStep(r *results.Run, st *results.Step) junitCase {
 func stepBody(r *results.Run, s *results.Step) string {
 	lines := []string{location(r, s), s.Error}
 	if s.Expected != "" || s.Actual != "" {
-		lines = append(lines, fmt.Sprintf("Expected: %q", s.Expected), fmt.Sprintf("Actual: %q", s.Actual))
+		lines = append(lines, "Expected: "+s.Expected, "Actual: "+s.Actual)
 	}
 	if s.URL != "" {
 		lines = append(lines, "URL: "+s.URL)

@@ -132,7 +132,7 @@ func stepMessage(s *results.Step) string {
 		return s.Error
 	}
 	if s.Expected != "" || s.Actual != "" {
-		return fmt.Sprintf("expected %q, got %q", s.Expected, s.Actual)
+		return fmt.Sprintf("expected %s, got %s", s.Expected, s.Actual)
 	}
 	return ""
 }

@@ -132,8 +132,8 @@ func writeDetails(b *strings.Builder, paint painter, r *results.Run) {
 		field("error", paint.paint(style, r.Error))
 	}
 	if s.Expected != "" || s.Actual != "" {
-		field("expected", fmt.Sprintf("%q", s.Expected))
-		field("actual", fmt.Sprintf("%q", s.Actual))
+		field("expected", s.Expected)
+		field("actual", s.Actual)
 	}
 	field("url", s.URL)
 	for _, a := range s.Artifacts {

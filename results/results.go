@@ -113,8 +113,11 @@ type Step struct {
 	Optional bool
 	Cause    Cause
 	Error    string // secrets masked
-	Expected string // for assertions: what was expected
-	Actual   string // for assertions: what was found
+	// Expected and Actual say, for a failed check, what was expected and
+	// what was found, written for people and shown as they are: quoted
+	// text ("2"), a phrase (to contain "light", at least 8), a status (500).
+	Expected string
+	Actual   string
 	URL      string // page URL after the step
 	// HTTPStatus is the main document's status for goto, 0 otherwise.
 	HTTPStatus int

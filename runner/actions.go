@@ -439,7 +439,7 @@ func (x *execution) poll(ctx context.Context, read func(context.Context) (string
 			}
 		}
 		if err := sleepCtx(ctx, 25); err != nil {
-			return &stepError{cause: results.CauseAssertion, expected: exp, actual: last,
+			return &stepError{cause: results.CauseAssertion, expected: exp, actual: strconv.Quote(last),
 				msg: fmt.Sprintf("%s: expected %s, got %q", subject, exp, last)}
 		}
 	}
@@ -563,7 +563,7 @@ func (x *execution) assertOnce(ctx context.Context, a *journeys.Assertion) error
 				return nil
 			}
 			if err := sleepCtx(ctx, 25); err != nil {
-				return &stepError{cause: results.CauseAssertion, expected: "truthy", actual: last,
+				return &stepError{cause: results.CauseAssertion, expected: "a truthy value", actual: strconv.Quote(last),
 					msg: fmt.Sprintf("js %s: expected a truthy value, got %q", a.JS, last)}
 			}
 		}
