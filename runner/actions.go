@@ -34,8 +34,6 @@ func fail(cause results.Cause, format string, args ...any) error {
 	return &stepError{cause: cause, msg: fmt.Sprintf(format, args...)}
 }
 
-func timeUntil(t time.Time) time.Duration { return time.Until(t) }
-
 func sleepCtx(ctx context.Context, ms int) error {
 	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
 	defer t.Stop()
@@ -92,7 +90,7 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 	case journeys.ActWaitFor:
 		return x.waitFor(ctx, st.WaitFor)
 	case journeys.ActAssert:
-		return x.assert(ctx, st.Assert, res)
+		return x.assert(ctx, st.Assert)
 	case journeys.ActExtract:
 		for _, e := range st.Extract {
 			v, err := x.read(ctx, e.Kind, e.Locator, e.Attribute, e.JS)
@@ -114,7 +112,7 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 	case journeys.ActSetCookie:
 		return x.setCookie(ctx, st.Cookie)
 	case journeys.ActRequest:
-		return x.request(ctx, st.Request, res)
+		return x.request(ctx, st.Request)
 	case journeys.ActUpload:
 		return x.upload(ctx, st.Fields)
 	}
@@ -235,14 +233,11 @@ func (x *execution) await(ctx context.Context, loc journeys.Locator, state strin
 	if f.Invalid != "" {
 		return nil, fail(results.CauseSelector, "invalid locator %s: %s", shown, f.Invalid)
 	}
+	if f.Refused != "" {
+		// The element was usable, but the operation on it failed.
+		return nil, fail(results.CauseSelector, "%s: %s", shown, f.Refused)
+	}
 	if !f.OK {
-		if f.Why != "" && f.Count > 0 && state != "actionable" && state != "editable" {
-			// The element was usable, but the operation on it failed.
-			return nil, fail(results.CauseSelector, "%s: %s", shown, f.Why)
-		}
-		if f.Why != "" && strings.HasPrefix(f.Why, "no option") {
-			return nil, fail(results.CauseSelector, "%s: %s", shown, f.Why)
-		}
 		return nil, x.timeoutErr(shown, state, f)
 	}
 	return f, nil
@@ -354,7 +349,8 @@ func (x *execution) check(ctx context.Context, loc journeys.Locator, on bool) er
 	return nil
 }
 
-// keyNames maps the key names of `press` to chromedp's key runes.
+// keyRune maps a key name of `press` (a character, Space, or a DOM key
+// name such as Enter or ArrowUp) to chromedp's key rune.
 func keyRune(name string) (rune, bool) {
 	if name == "Space" {
 		return ' ', true
@@ -363,7 +359,7 @@ func keyRune(name string) (rune, bool) {
 		return r[0], true
 	}
 	for r, k := range kb.Keys {
-		if k.Key == name && !k.Print || (k.Key == name && name == "Enter") {
+		if k.Key == name {
 			return r, true
 		}
 	}
@@ -404,23 +400,32 @@ func (x *execution) waitFor(ctx context.Context, w *journeys.WaitFor) error {
 		_, err := x.await(ctx, w.Locator, w.Kind, lookup{})
 		return err
 	case "url":
-		return x.poll(ctx, func(ctx context.Context) (string, error) { return x.page.url(), nil }, w.Match, "url")
+		return x.pollMatch(ctx, x.reader("url", w.Locator, "", ""), w.Match, "url")
 	case "text":
-		return x.poll(ctx, func(ctx context.Context) (string, error) {
-			return x.read(ctx, "text", w.Locator, "", "")
-		}, w.Match, "text of "+w.Locator.Raw)
+		return x.pollMatch(ctx, x.reader("text", w.Locator, "", ""), w.Match, "text of "+w.Locator.Raw)
 	}
 	return fail(results.CauseMonitor, "unknown wait_for %q", w.Kind)
 }
 
-// poll reads a value until it matches or ctx ends. Web pages change
-// asynchronously (a badge updates after a fetch), so assertions wait for
-// the expected state within the step timeout, as a person would.
-func (x *execution) poll(ctx context.Context, read func(context.Context) (string, error), m journeys.Matcher, subject string) error {
+// pollMatch polls read until it satisfies the matcher m.
+func (x *execution) pollMatch(ctx context.Context, read func(context.Context) (string, error), m journeys.Matcher, subject string) error {
 	exp, match, err := x.matcher(m)
 	if err != nil {
 		return err
 	}
+	return x.poll(ctx, read, subject, exp, match)
+}
+
+// reader binds x.read to one subject.
+func (x *execution) reader(kind string, loc journeys.Locator, attr, js string) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return x.read(ctx, kind, loc, attr, js) }
+}
+
+// poll reads a value until match accepts it or ctx ends. Web pages change
+// asynchronously (a badge updates after a fetch), so assertions wait for
+// the expected state within the step timeout, as a person would. exp
+// describes what match wants, for the failure message.
+func (x *execution) poll(ctx context.Context, read func(context.Context) (string, error), subject, exp string, match func(string) bool) error {
 	var last string
 	for {
 		v, err := read(ctx)
@@ -512,16 +517,9 @@ func (x *execution) read(ctx context.Context, kind string, loc journeys.Locator,
 	return *f.Value, nil
 }
 
-func (x *execution) assert(ctx context.Context, a *journeys.Assertion, res *results.Step) error {
-	err := x.assertOnce(ctx, a)
-	var se *stepError
-	if errors.As(err, &se) {
-		res.Expected, res.Actual = se.expected, se.actual
-	}
-	return err
-}
-
-func (x *execution) assertOnce(ctx context.Context, a *journeys.Assertion) error {
+// assert checks one assertion; classify puts a failure's expected and
+// actual values on the step.
+func (x *execution) assert(ctx context.Context, a *journeys.Assertion) error {
 	switch a.Kind {
 	case "visible", "hidden":
 		_, err := x.await(ctx, a.Locator, a.Kind, lookup{})
@@ -537,36 +535,15 @@ func (x *execution) assertOnce(ctx context.Context, a *journeys.Assertion) error
 		return err
 	case "count":
 		return x.assertCount(ctx, a)
-	case "text", "value", "attribute":
-		subject := a.Kind + " of " + a.Locator.Raw
-		if a.Kind == "attribute" {
-			subject = "attribute " + a.Attribute + " of " + a.Locator.Raw
-		}
-		return x.poll(ctx, func(ctx context.Context) (string, error) {
-			return x.read(ctx, a.Kind, a.Locator, a.Attribute, "")
-		}, a.Match, subject)
-	case "url":
-		return x.poll(ctx, func(ctx context.Context) (string, error) { return x.page.url(), nil }, a.Match, "url")
-	case "title":
-		return x.poll(ctx, func(ctx context.Context) (string, error) {
-			return chromedp.Run(ctx, chromedp.Title())
-		}, a.Match, "title")
+	case "text", "value":
+		return x.pollMatch(ctx, x.reader(a.Kind, a.Locator, "", ""), a.Match, a.Kind+" of "+a.Locator.Raw)
+	case "attribute":
+		return x.pollMatch(ctx, x.reader(a.Kind, a.Locator, a.Attribute, ""), a.Match, "attribute "+a.Attribute+" of "+a.Locator.Raw)
+	case "url", "title":
+		return x.pollMatch(ctx, x.reader(a.Kind, a.Locator, "", ""), a.Match, a.Kind)
 	case "js":
-		var last string
-		for {
-			v, err := x.read(ctx, "js", journeys.Locator{}, "", a.JS)
-			if err != nil {
-				return err
-			}
-			last = v
-			if v != "" && v != "false" && v != "0" {
-				return nil
-			}
-			if err := sleepCtx(ctx, 25); err != nil {
-				return &stepError{cause: results.CauseAssertion, expected: "a truthy value", actual: strconv.Quote(last),
-					msg: fmt.Sprintf("js %s: expected a truthy value, got %q", a.JS, last)}
-			}
-		}
+		truthy := func(v string) bool { return v != "" && v != "false" && v != "0" }
+		return x.poll(ctx, x.reader("js", journeys.Locator{}, "", a.JS), "js "+a.JS, "a truthy value", truthy)
 	}
 	return fail(results.CauseMonitor, "unknown assertion %q", a.Kind)
 }

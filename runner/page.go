@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -34,12 +35,8 @@ type page struct {
 	loadingURL string
 	loads      int           // main-frame loads started so far
 	idle       chan struct{} // closed when the current load stops
-	exceptions []string
-	stepMark   int // len(exceptions) when the current step started
-	// docErrors are main-frame documents that answered >= 400, e.g. the
-	// POST of a form; docMark is len(docErrors) when the step started.
-	docErrors []string
-	docMark   int
+	exceptions eventLog      // uncaught exceptions of the page
+	docErrors  eventLog      // main-frame documents that answered >= 400, e.g. a form's POST
 }
 
 func newPage(tab context.Context, quality int) (*page, error) {
@@ -90,10 +87,10 @@ func (p *page) event(ev any) {
 		}
 	case *network.EventResponseReceived:
 		if ev.Type == network.ResourceTypeDocument && ev.FrameID == p.mainFrame && ev.Response != nil && ev.Response.Status >= 400 {
-			p.docErrors = append(p.docErrors, fmt.Sprintf("%s answered %d %s", ev.Response.URL, ev.Response.Status, strings.TrimSpace(ev.Response.StatusText)))
+			p.docErrors.add(fmt.Sprintf("%s answered %d %s", ev.Response.URL, ev.Response.Status, strings.TrimSpace(ev.Response.StatusText)))
 		}
 	case *runtime.EventExceptionThrown:
-		p.exceptions = append(p.exceptions, exceptionText(ev.ExceptionDetails))
+		p.exceptions.add(exceptionText(ev.ExceptionDetails))
 	}
 }
 
@@ -116,35 +113,32 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 
 func (p *page) stepStarted() {
 	p.mu.Lock()
-	p.stepMark = len(p.exceptions)
-	p.docMark = len(p.docErrors)
+	p.exceptions.step()
+	p.docErrors.step()
 	p.mu.Unlock()
 }
 
-// docErrorsSinceStep returns the failed page loads of the current step and
-// the one before it (a click submits a form; the next step notices).
-func (p *page) docErrorsSinceStep() string {
+// recent returns the failed page loads and the page exceptions of the
+// current step and the one before it: a click submits a form or runs a
+// throwing handler; the next step is the one that notices.
+func (p *page) recent() (docErrors, exceptions string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	from := max(p.docMark-1, 0)
-	if from >= len(p.docErrors) {
-		return ""
-	}
-	return strings.Join(p.docErrors[from:], "; ")
+	return p.docErrors.recent(), p.exceptions.recent()
 }
 
-// exceptionsSinceStep returns the page exceptions thrown during the current
-// step and the one before it (a click's handler throws in the click step;
-// the assertion that notices fails in the next).
-func (p *page) exceptionsSinceStep() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	from := max(p.stepMark-1, 0)
-	if from >= len(p.exceptions) {
-		return ""
-	}
-	return strings.Join(p.exceptions[from:], "; ")
+// eventLog is a list of page events marked at each step's start.
+type eventLog struct {
+	items     []string
+	prev, cur int // len(items) when the previous and the current step started
 }
+
+func (l *eventLog) add(s string)   { l.items = append(l.items, s) }
+func (l *eventLog) step()          { l.prev, l.cur = l.cur, len(l.items) }
+func (l *eventLog) recent() string { return l.since(l.prev) }
+
+// since joins the events after the first n.
+func (l *eventLog) since(n int) string { return strings.Join(l.items[n:], "; ") }
 
 func (p *page) url() string {
 	p.mu.Lock()
@@ -157,7 +151,7 @@ func (p *page) url() string {
 func (p *page) loadMark() (loads, docErrors int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.loads, len(p.docErrors)
+	return p.loads, len(p.docErrors.items)
 }
 
 // settle waits for a page load that started since mark to finish, so a
@@ -181,10 +175,7 @@ func (p *page) settle(ctx context.Context, loads, docErrors int) (string, error)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.docErrors) > docErrors {
-		return strings.Join(p.docErrors[docErrors:], "; "), nil
-	}
-	return "", nil
+	return p.docErrors.since(docErrors), nil
 }
 
 // navigating reports a main-frame load in flight and the URL it loads.
@@ -259,7 +250,8 @@ type found struct {
 	Count   int     `json:"count"`
 	Visible int     `json:"visible"`
 	El      string  `json:"el"`
-	Why     string  `json:"why"`
+	Why     string  `json:"why"`     // why the wanted state was not reached
+	Refused string  `json:"refused"` // why the op failed on a usable element
 	Invalid string  `json:"invalid"`
 	X       float64 `json:"x"`
 	Y       float64 `json:"y"`
@@ -276,7 +268,7 @@ func (p *page) helper(ctx context.Context, req lookup) (*found, error) {
 		if dl, ok := ctx.Deadline(); ok {
 			// Answer a little before the deadline, so the diagnosis
 			// (what matched, why it was not usable) reaches us.
-			req.Timeout = max(timeUntil(dl).Milliseconds()-150, 0)
+			req.Timeout = max(time.Until(dl).Milliseconds()-150, 0)
 		}
 		arg, err := json.Marshal(req)
 		if err != nil {

@@ -140,7 +140,7 @@ async (req) => {
       const o = opts.find((o) => o.value === want) || opts.find((o) => norm(o.label) === norm(want));
       if (!o) {
         out.ok = false;
-        out.why = "no option " + JSON.stringify(want) + "; options: " + opts.map((o) => o.value + (o.label !== o.value ? ` (${o.label.trim()})` : "")).join(", ");
+        out.refused = "no option " + JSON.stringify(want) + "; options: " + opts.map((o) => o.value + (o.label !== o.value ? ` (${o.label.trim()})` : "")).join(", ");
         break;
       }
       t.value = o.value;

@@ -34,7 +34,7 @@ const maxResponse = 10 << 20
 
 // request makes a `request` step's HTTP call from the runner itself, then
 // checks its status and JSON and extracts values from it.
-func (x *execution) request(ctx context.Context, rq *journeys.Request, res *results.Step) error {
+func (x *execution) request(ctx context.Context, rq *journeys.Request) error {
 	target, err := x.expand(rq.URL)
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (x *execution) request(ctx context.Context, rq *journeys.Request, res *resu
 	what := rq.Method + " " + u
 	resp, err := req.Execute(rq.Method, u)
 	if err == nil {
-		return x.checkResponse(rq, res, what, resp.RawResponse, resp.Body())
+		return x.checkResponse(rq, what, resp.RawResponse, resp.Body())
 	}
 	if ctx.Err() != nil {
 		return fail(results.CauseTimeout, "timed out waiting for %s", what)
@@ -87,7 +87,7 @@ func (x *execution) request(ctx context.Context, rq *journeys.Request, res *resu
 
 // checkResponse checks a request step's response status and JSON and
 // extracts values from it.
-func (x *execution) checkResponse(rq *journeys.Request, res *results.Step, what string, resp *http.Response, data []byte) error {
+func (x *execution) checkResponse(rq *journeys.Request, what string, resp *http.Response, data []byte) error {
 	status := strings.TrimSpace(strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode))
 	ok := resp.StatusCode < 400
 	if len(rq.Expect.Status) > 0 {
@@ -99,7 +99,6 @@ func (x *execution) checkResponse(rq *journeys.Request, res *results.Step, what 
 		if len(rq.Expect.Status) > 0 {
 			e.expected = fmt.Sprintf("status %v", rq.Expect.Status)
 		}
-		res.Expected, res.Actual = e.expected, e.actual
 		return e
 	}
 	if len(rq.Expect.JSON) == 0 && len(rq.Extract) == 0 {
@@ -113,10 +112,6 @@ func (x *execution) checkResponse(rq *journeys.Request, res *results.Step, what 
 		return fail(results.CauseAssertion, "%s answered %s, which is not JSON: %v", what, status, err)
 	}
 	if err := x.checkJSON(rq.Expect.JSON, doc, what); err != nil {
-		var se *stepError
-		if errors.As(err, &se) {
-			res.Expected, res.Actual = se.expected, se.actual
-		}
 		return err
 	}
 	// Sorted, so that the same journey always reports the same first problem.

@@ -168,9 +168,8 @@ type execution struct {
 	site  *url.URL
 	page  *page
 
-	failed      bool   // a non-optional step failed or errored: skip the rest
-	params      params // the snippet params of the use running now
-	runTimedOut bool
+	failed bool   // a non-optional step failed or errored: skip the rest
+	params params // the snippet params of the use running now
 }
 
 // execute opens the tab and runs the steps. Problems of the monitor end up
@@ -342,7 +341,6 @@ func (x *execution) classify(ctx, tab, runCtx, sctx context.Context, st *journey
 			res.Status = results.StepError
 		}
 	case runCtx.Err() != nil && !st.Always && errors.Is(err, context.DeadlineExceeded):
-		x.runTimedOut = true
 		res.Cause = results.CauseTimeout
 		res.Error = fmt.Sprintf("run timeout of %s exceeded during this step", x.j.Timeout)
 	case sctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
@@ -357,10 +355,10 @@ func (x *execution) classify(ctx, tab, runCtx, sctx context.Context, st *journey
 	// A page that answered an error, or threw, during a failed step is very
 	// likely why it failed: say so, and blame the right thing.
 	if res.Status == results.StepFailed && (res.Cause == results.CauseAssertion || res.Cause == results.CauseSelector || res.Cause == results.CauseTimeout) {
-		if doc := x.page.docErrorsSinceStep(); doc != "" {
+		if doc, exc := x.page.recent(); doc != "" {
 			res.Cause = results.CauseHTTP
 			res.Error += "; the page " + doc
-		} else if exc := x.page.exceptionsSinceStep(); exc != "" {
+		} else if exc != "" {
 			res.Cause = results.CauseScript
 			res.Error += "; the page threw: " + exc
 		}

@@ -118,7 +118,7 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	if err != nil {
 		return err
 	}
-	rerr := a.report(ctx, runs, runFlags{artifacts: f.artifacts})
+	rerr := a.report(runs, runFlags{artifacts: f.artifacts})
 	fmt.Fprintf(a.stdout, `
 Where to look:
   the runs         %s — every run, step, timing and screenshot (SQLite)

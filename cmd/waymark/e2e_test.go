@@ -23,6 +23,7 @@ import (
 
 	"github.com/waymarkhq/waymark/examples"
 	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
 )
@@ -195,7 +196,7 @@ func passed(o results.Outcome) bool {
 func TestValidateExamples(t *testing.T) {
 	t.Parallel()
 	r := cli(t, nil, "validate", examplesDir)
-	if r.code != exitOK {
+	if r.code != reports.ExitOK {
 		t.Fatalf("exit %d, want 0; stderr:\n%s", r.code, r.stderr)
 	}
 	for name, j := range exampleJourneysByName(t) {
@@ -214,7 +215,7 @@ func TestRunAllExamplesPass(t *testing.T) {
 	db, junit, jsonOut := filepath.Join(dir, "w.db"), filepath.Join(dir, "junit.xml"), filepath.Join(dir, "out.json")
 	r := cli(t, map[string]string{"CI": "true"}, "run", examplesDir, "--base-url", base,
 		"--junit", junit, "--json", jsonOut, "--artifacts", filepath.Join(dir, "art"), "--record", "--database", db)
-	if r.code != exitOK {
+	if r.code != reports.ExitOK {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	want := exampleJourneysByName(t)
@@ -308,7 +309,7 @@ func TestRunPaymentFault(t *testing.T) {
 	file := filepath.Join(examplesDir, "guest-checkout.yaml")
 	db, junit, art := filepath.Join(dir, "w.db"), filepath.Join(dir, "junit.xml"), filepath.Join(dir, "art")
 	r := cli(t, nil, "run", file, "--base-url", base, "--record", "--database", db, "--junit", junit, "--artifacts", art)
-	if r.code != exitFailed {
+	if r.code != reports.ExitFailed {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -416,7 +417,7 @@ func TestBadInput(t *testing.T) {
 			}
 			// The last --database wins, so the nonexistent one replaces db.
 			r := cli(t, nil, args...)
-			if r.code != exitBadInput {
+			if r.code != reports.ExitBadInput {
 				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 			}
 			if strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "waymark: ") {
@@ -441,7 +442,7 @@ func TestBrowserMissing(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "x.db")
 	r := cli(t, nil, "run", filepath.Join(examplesDir, "guest-checkout.yaml"),
 		"--base-url", "http://127.0.0.1:1", "--record", "--database", db)
-	if r.code != exitBadInput {
+	if r.code != reports.ExitBadInput {
 		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, w := range []string{"/nonexistent/chromium", "apt-get install -y chromium", "browser.path"} {
@@ -494,7 +495,7 @@ func TestDemoShopOnlyStopsOnCancel(t *testing.T) {
 	}
 	cancel()
 	r := await(t, done, 10*time.Second)
-	if r.code != exitOK {
+	if r.code != reports.ExitOK {
 		t.Fatalf("exit %d after cancel, want 0\nstderr:\n%s", r.code, r.stderr)
 	}
 	if want := "demo shop on http://" + addr; !strings.Contains(r.stdout, want) {
@@ -510,7 +511,7 @@ func TestDemoRunsExamples(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "demo.db")
 	r := cli(t, nil, "demo", "--listen", freeAddr(t), "--database", db, "--artifacts", filepath.Join(dir, "art"))
-	if r.code != exitOK {
+	if r.code != reports.ExitOK {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	for name := range exampleJourneysByName(t) {

@@ -17,16 +17,13 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/waymarkhq/waymark/reports"
 )
 
-// Exit codes, as the design says: 0 all passed, 1 a journey failed, 2 bad
-// input or config (or the monitor could not check), 130 interrupted.
-const (
-	exitOK          = 0
-	exitFailed      = 1
-	exitBadInput    = 2
-	exitInterrupted = 130
-)
+// exitInterrupted is the exit code after Ctrl-C or SIGTERM; the codes of a
+// verdict (0, 1, 2) are reports.ExitOK, ExitFailed and ExitBadInput.
+const exitInterrupted = 130
 
 // exitError carries an exit code out of a command.
 type exitError struct {
@@ -42,7 +39,7 @@ func (e *exitError) Error() string {
 }
 
 // badInput marks err as the user's to fix: exit 2.
-func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+func badInput(err error) error { return &exitError{code: reports.ExitBadInput, err: err} }
 
 // app is what every command shares.
 type app struct {
@@ -94,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return exitOK
+		return reports.ExitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -105,5 +102,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	// Unknown commands and other cobra errors are bad input too.
 	fmt.Fprintln(stderr, "waymark:", err)
-	return exitBadInput
+	return reports.ExitBadInput
 }

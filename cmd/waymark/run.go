@@ -135,7 +135,7 @@ func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error
 	if err != nil {
 		return err
 	}
-	return a.report(ctx, runs, f)
+	return a.report(runs, f)
 }
 
 // runOptions are what execute needs besides the journeys.
@@ -192,17 +192,17 @@ func (a *app) execute(ctx context.Context, pool *browser.Pool, cfg *config, js [
 	}
 	if saveErr != nil {
 		// Nothing recorded may be lost silently.
-		return runs, &exitError{code: exitBadInput, err: saveErr}
+		return runs, badInput(saveErr)
 	}
 	return runs, nil
 }
 
 // report writes artifacts, the summary and report files, and picks the
 // exit code.
-func (a *app) report(_ context.Context, runs []*results.Run, f runFlags) error {
+func (a *app) report(runs []*results.Run, f runFlags) error {
 	if f.artifacts != "" {
 		if err := reports.WriteArtifacts(f.artifacts, runs); err != nil {
-			return &exitError{code: exitBadInput, err: err}
+			return badInput(err)
 		}
 	}
 	fmt.Fprintln(a.stdout)
@@ -213,10 +213,7 @@ func (a *app) report(_ context.Context, runs []*results.Run, f runFlags) error {
 		if path == "" {
 			return nil
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		file, err := os.Create(path)
+		file, err := os.Create(path) // its folder was made by checkWritable
 		if err != nil {
 			return err
 		}
@@ -227,12 +224,12 @@ func (a *app) report(_ context.Context, runs []*results.Run, f runFlags) error {
 		return file.Close()
 	}
 	if err := write(f.junit, func(w *os.File) error { return reports.WriteJUnit(w, runs) }); err != nil {
-		return &exitError{code: exitBadInput, err: err}
+		return badInput(err)
 	}
 	if err := write(f.json, func(w *os.File) error { return reports.WriteJSON(w, runs) }); err != nil {
-		return &exitError{code: exitBadInput, err: err}
+		return badInput(err)
 	}
-	if code := reports.ExitCode(runs); code != exitOK {
+	if code := reports.ExitCode(runs); code != reports.ExitOK {
 		return &exitError{code: code}
 	}
 	return nil
