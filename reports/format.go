@@ -117,26 +117,9 @@ func truncate(s string, w int) string {
 	return string(r[:w-1]) + "…"
 }
 
-// stepFor returns the step a run's verdict hangs on: the failing step for a
-// failed or error run, the first degraded or optional-failed step for a
-// degraded run; nil when there is none.
-func stepFor(r *results.Run) *results.Step {
-	switch r.Outcome {
-	case results.Failed, results.Error:
-		if i := r.FailingStep; i > 0 && i <= len(r.Steps) {
-			return &r.Steps[i-1]
-		}
-		return r.FailedStep()
-	case results.Degraded:
-		for i := range r.Steps {
-			s := &r.Steps[i]
-			if s.Status == results.StepDegraded || s.Status == results.StepFailed || s.Status == results.StepError {
-				return s
-			}
-		}
-	}
-	return nil
-}
+// stepFor returns the step a run's verdict hangs on (see
+// results.Run.DecidingStep); nil when there is none.
+func stepFor(r *results.Run) *results.Step { return r.DecidingStep() }
 
 // why says in a word why a step did not simply pass: its cause, "slow" for
 // a warn threshold, with "(optional)" for an optional step's failure.

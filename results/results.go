@@ -1,6 +1,7 @@
 // Package results is the result model of Waymark: a run of a journey, its
-// steps, their outcomes and failure causes. It is pure data and pure code;
-// storage lives in results/store.
+// steps, their outcomes and failure causes, and the one rule that decides a
+// run's outcome from its steps. It is pure data and pure code; storage lives
+// in results/store.
 package results
 
 import (
@@ -10,7 +11,7 @@ import (
 // Outcome is the verdict on a whole run.
 type Outcome string
 
-// Run outcomes, as journey-format.md defines them.
+// Run outcomes, as journey-format.md defines them, plus aborted.
 const (
 	// Passed: every step passed within its warn thresholds.
 	Passed Outcome = "passed"
@@ -20,27 +21,12 @@ const (
 	Failed Outcome = "failed"
 	// Error: the monitor itself failed; says nothing about the site.
 	Error Outcome = "error"
+	// Aborted: the run was cut short from outside (Ctrl-C, a shutdown)
+	// before anything decided it. It says nothing about the site nor about
+	// the monitor, so it never counts toward an incident or a
+	// monitor-health alert.
+	Aborted Outcome = "aborted"
 )
-
-// Worse returns the more severe of two outcomes.
-func Worse(a, b Outcome) Outcome {
-	if rank(b) > rank(a) {
-		return b
-	}
-	return a
-}
-
-func rank(o Outcome) int {
-	switch o {
-	case Degraded:
-		return 1
-	case Failed:
-		return 2
-	case Error:
-		return 3
-	}
-	return 0
-}
 
 // Status is the verdict on one step.
 type Status string
@@ -52,6 +38,7 @@ const (
 	StepFailed   Status = "failed"
 	StepSkipped  Status = "skipped" // not run after an earlier failure
 	StepError    Status = "error"   // the monitor failed during the step
+	StepAborted  Status = "aborted" // cut short by an interrupt or shutdown
 )
 
 // Cause says why a step failed; it is used in reports and alert policy.
@@ -82,23 +69,35 @@ const (
 
 // Run is one execution of a journey, complete once the runner hands it on.
 type Run struct {
-	ID             string
-	Journey        string // journey name
-	Title          string
-	File           string
-	Trigger        Trigger
-	Location       string
-	StartedAt      time.Time
-	FinishedAt     time.Time
-	Duration       time.Duration
+	ID       string
+	Journey  string // journey name
+	Title    string
+	File     string
+	Trigger  Trigger
+	Location string
+	// StartedAt is when the first step started and FinishedAt when the
+	// last one ended, so Duration measures the site, not the monitor.
+	// When no step ran (the monitor failed first) both are the moment the
+	// attempt gave up.
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Duration   time.Duration
+	// Setup is the monitor's own time around the steps (browser context,
+	// tab and page set-up, tear-down): not the site's, so it counts in no
+	// threshold, but it tells how loaded the monitor is.
+	Setup          time.Duration
 	Outcome        Outcome
-	FailingStep    int // 1-based index of the first failed step, 0 if none
+	FailingStep    int // 1-based index of the step that decided a failed, error or aborted run; 0 if none
 	Cause          Cause
 	Error          string // secrets masked
 	BrowserVersion string
 	DefinitionHash string
 	Attempt        int // 1, or 2 when an error run was retried
-	Steps          []Step
+	// Retried marks an attempt that ended in error and was retried at
+	// once: the next attempt supersedes its outcome. It is kept, and shown,
+	// so no output hides that the monitor stumbled.
+	Retried bool
+	Steps   []Step
 }
 
 // Step is the result of one journey step.
@@ -122,7 +121,34 @@ type Step struct {
 	// HTTPStatus is the main document's status for goto, 0 otherwise.
 	HTTPStatus int
 	Timings    *PageTimings // goto only
-	Artifacts  []Artifact
+	// Console is what the page said during the step: uncaught exceptions,
+	// console errors and warnings, and the dialogs it opened, in order.
+	Console []ConsoleEntry
+	// Notes are what the monitor has to say about the step besides its
+	// verdict, e.g. why a failure has no screenshot.
+	Notes     []string
+	Artifacts []Artifact
+}
+
+// ConsoleKind is what sort of page message a ConsoleEntry is.
+type ConsoleKind string
+
+// Console entry kinds.
+const (
+	ConsoleException ConsoleKind = "exception" // an uncaught exception or unhandled rejection
+	ConsoleError     ConsoleKind = "error"     // console.error
+	ConsoleWarning   ConsoleKind = "warning"   // console.warn
+	ConsoleDialog    ConsoleKind = "dialog"    // alert(), confirm(), prompt() or beforeunload, answered by the runner
+)
+
+// ConsoleEntry is one message of the page during a step.
+type ConsoleEntry struct {
+	Kind ConsoleKind
+	// Text is the message; for a dialog, its type and text, and how the
+	// runner answered it: `alert "Session expired" (accepted)`.
+	Text   string
+	Source string        // "url:line" where the page said it, when known
+	At     time.Duration // offset from the run start
 }
 
 // PageTimings are the navigation timings of a goto, from the page itself.
@@ -156,15 +182,4 @@ type Artifact struct {
 	Data  []byte
 	Hash  string
 	Path  string
-}
-
-// FailedStep returns the first failed or errored step, or nil.
-func (r *Run) FailedStep() *Step {
-	for i := range r.Steps {
-		s := &r.Steps[i]
-		if (s.Status == StepFailed || s.Status == StepError) && !s.Optional {
-			return s
-		}
-	}
-	return nil
 }

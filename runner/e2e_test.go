@@ -161,7 +161,7 @@ func TestFaults(t *testing.T) {
 			if tc.step == "" {
 				return
 			}
-			s := run.FailedStep()
+			s := run.DecidingStep()
 			if s == nil {
 				t.Fatalf("no failed step: %s", run.Error)
 			}
@@ -292,7 +292,7 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := run.FailedStep()
+	s := run.DecidingStep()
 	if s == nil || s.Index != 3 {
 		t.Fatalf("want step 3 to fail, got %+v", s)
 	}

@@ -365,51 +365,18 @@ func (x *execution) classify(ctx, tab, runCtx, sctx context.Context, st *journey
 	}
 }
 
-// conclude derives the run outcome from the steps and thresholds.
+// conclude derives the run outcome from the steps and thresholds, by the
+// one rule of results.Decide.
 func (x *execution) conclude() {
 	run := x.run
 	if run.Outcome == results.Error {
 		return
 	}
-	out := results.Passed
-	for i := range run.Steps {
-		s := &run.Steps[i]
-		switch s.Status {
-		case results.StepDegraded:
-			out = results.Worse(out, results.Degraded)
-		case results.StepFailed:
-			if s.Optional {
-				out = results.Worse(out, results.Degraded)
-				continue
-			}
-			out = results.Worse(out, results.Failed)
-			if run.FailingStep == 0 {
-				run.FailingStep, run.Cause = s.Index, s.Cause
-				run.Error = fmt.Sprintf("step %d %q: %s", s.Index, s.Name, s.Error)
-			}
-		case results.StepError:
-			if s.Optional {
-				continue
-			}
-			out = results.Error
-			run.FailingStep, run.Cause = s.Index, results.CauseMonitor
-			run.Error = fmt.Sprintf("step %d %q: %s", s.Index, s.Name, s.Error)
-		}
+	v := results.Decide(run.Steps, run.Duration, results.Limits{Warn: x.j.Thresholds.Warn, Fail: x.j.Thresholds.Fail})
+	run.Outcome, run.Cause, run.Error = v.Outcome, v.Cause, v.Error
+	if v.Outcome != results.Degraded {
+		run.FailingStep = v.Step
 	}
-	if out == results.Passed || out == results.Degraded {
-		th := x.j.Thresholds
-		switch {
-		case th.Fail > 0 && run.Duration > th.Fail:
-			out, run.Cause = results.Failed, results.CauseTimeout
-			run.Error = fmt.Sprintf("run took %s, over the fail threshold of %s", round(run.Duration), th.Fail)
-		case th.Warn > 0 && run.Duration > th.Warn:
-			out = results.Worse(out, results.Degraded)
-			if run.Error == "" {
-				run.Error = fmt.Sprintf("run took %s, over the warn threshold of %s", round(run.Duration), th.Warn)
-			}
-		}
-	}
-	run.Outcome = out
 }
 
 // mask removes secret values from everything the run reports.

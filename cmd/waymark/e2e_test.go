@@ -319,7 +319,7 @@ func TestRunPaymentFault(t *testing.T) {
 		t.Fatalf("stored %d runs, want 1", len(runs))
 	}
 	run := runs[0]
-	step := run.FailedStep()
+	step := run.DecidingStep()
 	if run.Outcome != results.Failed || run.Cause != results.CauseHTTP || step == nil || step.Name != "Pay" ||
 		run.FailingStep != step.Index || step.Cause != results.CauseHTTP {
 		t.Fatalf("run %s cause %s failing step %d (%+v), want failed at Pay with cause http", run.Outcome, run.Cause, run.FailingStep, step)
