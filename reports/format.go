@@ -1,6 +1,18 @@
 // Package reports shows the results of `waymark run` to people and CI: live
 // terminal progress, the end-of-run summary, JUnit XML, JSON, the artifacts
-// folder and the process exit code. Runs arrive already secret-masked.
+// folder and the process exit code.
+//
+// Runs arrive already secret-masked and clipped (results.Clip), but their
+// text still comes from pages, servers and journey files: Progress and
+// Summary print runs only through termRun, which escapes what a terminal
+// would act on, and every line they print through fit, which caps its
+// width. JUnit and JSON have their own escaping (XML, encoding/json).
+//
+// A journey whose run ended in error is retried at once; callers pass
+// every attempt, the retried one (Run.Retried) before the one replacing
+// it. Every output shows both, marked, and every count (totals, JSON
+// summary, JUnit suites, exit code) takes each journey once, by its
+// final attempt.
 package reports
 
 import (
@@ -21,6 +33,7 @@ const (
 	ansiGreen   = "\x1b[32m"
 	ansiYellow  = "\x1b[33m"
 	ansiMagenta = "\x1b[35m"
+	ansiCyan    = "\x1b[36m"
 )
 
 // painter wraps text in ANSI styles, or leaves it alone when color is off.
@@ -49,6 +62,8 @@ func stepLook(s *results.Step) (symbol, style string) {
 		return "–", ansiDim
 	case results.StepError:
 		return "⚠", ansiMagenta
+	case results.StepAborted:
+		return "⊘", ansiCyan
 	}
 	return "?", ""
 }
@@ -64,6 +79,8 @@ func outcomeLook(o results.Outcome) (symbol, style string) {
 		return "✗", ansiRed
 	case results.Error:
 		return "⚠", ansiMagenta
+	case results.Aborted:
+		return "⊘", ansiCyan
 	}
 	return "?", ""
 }
@@ -117,16 +134,17 @@ func truncate(s string, w int) string {
 	return string(r[:w-1]) + "…"
 }
 
-// stepFor returns the step a run's verdict hangs on (see
-// results.Run.DecidingStep); nil when there is none.
-func stepFor(r *results.Run) *results.Step { return r.DecidingStep() }
-
 // why says in a word why a step did not simply pass: its cause, "slow" for
-// a warn threshold, with "(optional)" for an optional step's failure.
+// a warn threshold, "interrupted" for an aborted step, with "(optional)"
+// for an optional step's failure.
 func why(s *results.Step) string {
 	w := string(s.Cause)
-	if w == "" && s.Status == results.StepDegraded {
+	switch {
+	case w != "":
+	case s.Status == results.StepDegraded:
 		w = "slow"
+	case s.Status == results.StepAborted:
+		w = "interrupted"
 	}
 	if s.Optional && (s.Status == results.StepFailed || s.Status == results.StepError) {
 		w = strings.TrimSpace(w + " (optional)")
@@ -136,33 +154,104 @@ func why(s *results.Step) string {
 
 // runCause is the run's cause, or its verdict step's when the run has none.
 func runCause(r *results.Run, s *results.Step) string {
-	if r.Cause != results.CauseNone {
+	switch {
+	case r.Cause != results.CauseNone:
 		return string(r.Cause)
-	}
-	if s != nil {
+	case s != nil:
 		return why(s)
+	case r.Outcome == results.Aborted:
+		return "interrupted"
 	}
 	return ""
 }
 
 // verdict explains a run outcome in one phrase, e.g.
-// `step 3 "assert text …": assertion`; "" for a plain pass. withError adds
-// the run's error when no step carries it.
-func verdict(r *results.Run, withError bool) string {
-	s := stepFor(r)
+// `step 3 "assert text …": assertion`; "" for a plain pass. r is a
+// terminal view (termRun): the step name is quoted as it is, not
+// escaped again.
+func verdict(r *results.Run) string {
+	s := r.DecidingStep()
 	var parts []string
 	if s != nil {
-		parts = append(parts, fmt.Sprintf("step %d %q", s.Index, s.Name))
+		parts = append(parts, fmt.Sprintf("step %d \"%s\"", s.Index, s.Name))
 	}
 	parts = append(parts, runCause(r, s))
-	if s == nil && withError {
-		parts = append(parts, r.Error)
-	}
 	v := joinNonEmpty(": ", parts...)
 	if r.Outcome == results.Error {
 		v = joinNonEmpty(" — ", v, "the site was not checked")
 	}
 	return v
+}
+
+// outcomeText is a run's outcome as shown: "error, retried" for an
+// attempt that a fresh one replaced.
+func outcomeText(r *results.Run) string {
+	if r.Retried {
+		return string(r.Outcome) + ", retried"
+	}
+	return string(r.Outcome)
+}
+
+// attemptNote names an attempt that is not simply the only one:
+// "attempt 2", or "attempt 1, retried"; "" otherwise.
+func attemptNote(r *results.Run) string {
+	switch {
+	case r.Retried:
+		return fmt.Sprintf("attempt %d, retried", r.Attempt)
+	case r.Attempt > 1:
+		return fmt.Sprintf("attempt %d", r.Attempt)
+	}
+	return ""
+}
+
+// superseded says, by index in runs, which attempts a later one replaces:
+// a Retried run when runs also holds a later attempt of its journey. The
+// verdict counts (totals, JSON summary, exit code) skip those, so each
+// journey counts once, by its final attempt. A retried attempt with no
+// later one in runs still counts: a lost retry must not hide an error.
+func superseded(runs []*results.Run) []bool {
+	last := map[string]int{}
+	for _, r := range runs {
+		last[r.Journey] = max(last[r.Journey], r.Attempt)
+	}
+	out := make([]bool, len(runs))
+	for i, r := range runs {
+		out[i] = r.Retried && r.Attempt < last[r.Journey]
+	}
+	return out
+}
+
+// maxConsoleShown is how many of a failed step's exceptions and dialogs
+// the summary and JUnit show; the rest are counted, and all are in JSON.
+const maxConsoleShown = 3
+
+// consoleShown is what the summary and JUnit show of a failed or error
+// step's console: its first exceptions and dialogs, and how many more
+// there are. Console errors and warnings are left to JSON: pages log
+// many, and few explain a failure.
+func consoleShown(s *results.Step) (shown []results.ConsoleEntry, more int) {
+	if s.Status != results.StepFailed && s.Status != results.StepError {
+		return nil, 0
+	}
+	for _, c := range s.Console {
+		if c.Kind != results.ConsoleException && c.Kind != results.ConsoleDialog {
+			continue
+		}
+		if len(shown) < maxConsoleShown {
+			shown = append(shown, c)
+		} else {
+			more++
+		}
+	}
+	return shown, more
+}
+
+// moreConsole says how many exceptions and dialogs consoleShown left out.
+func moreConsole(n int) string {
+	if n == 1 {
+		return "… and 1 more exception or dialog"
+	}
+	return fmt.Sprintf("… and %d more exceptions or dialogs", n)
 }
 
 // stepsPassed counts the steps that passed, degraded ones included.

@@ -10,20 +10,26 @@ import (
 )
 
 // JSON report shapes. Field names are a stable, snake_case contract for
-// scripts; durations are whole milliseconds; artifacts carry no bytes.
+// scripts; durations are whole milliseconds; artifacts carry no bytes;
+// lists are [] when empty, never null.
 type (
 	jsonReport struct {
 		Runs    []jsonRun   `json:"runs"`
 		Summary jsonSummary `json:"summary"`
 	}
+	// jsonSummary counts journeys, each once, by its final attempt.
 	jsonSummary struct {
-		Total      int   `json:"total"`
-		Passed     int   `json:"passed"`
-		Degraded   int   `json:"degraded"`
-		Failed     int   `json:"failed"`
-		Error      int   `json:"error"`
-		DurationMS int64 `json:"duration_ms"`
-		ExitCode   int   `json:"exit_code"`
+		Total    int `json:"total"`
+		Passed   int `json:"passed"`
+		Degraded int `json:"degraded"`
+		Failed   int `json:"failed"`
+		Error    int `json:"error"`
+		Aborted  int `json:"aborted"`
+		// RetriedAttempts counts the attempts in runs that a later
+		// attempt superseded; they are in no other count.
+		RetriedAttempts int   `json:"retried_attempts"`
+		DurationMS      int64 `json:"duration_ms"`
+		ExitCode        int   `json:"exit_code"`
 	}
 	jsonRun struct {
 		ID             string     `json:"id"`
@@ -35,6 +41,7 @@ type (
 		StartedAt      time.Time  `json:"started_at"`
 		FinishedAt     time.Time  `json:"finished_at"`
 		DurationMS     int64      `json:"duration_ms"`
+		SetupMS        int64      `json:"setup_ms"`
 		Outcome        string     `json:"outcome"`
 		FailingStep    int        `json:"failing_step"`
 		Cause          string     `json:"cause"`
@@ -42,6 +49,7 @@ type (
 		BrowserVersion string     `json:"browser_version"`
 		DefinitionHash string     `json:"definition_hash"`
 		Attempt        int        `json:"attempt"`
+		Retried        bool       `json:"retried"`
 		Steps          []jsonStep `json:"steps"`
 	}
 	jsonStep struct {
@@ -60,7 +68,16 @@ type (
 		URL        string         `json:"url"`
 		HTTPStatus int            `json:"http_status"`
 		Timings    *jsonTimings   `json:"timings"`
+		Console    []jsonConsole  `json:"console"`
+		Notes      []string       `json:"notes"`
 		Artifacts  []jsonArtifact `json:"artifacts"`
+	}
+	// jsonConsole is a console entry; at_ms is from the run's start.
+	jsonConsole struct {
+		Kind   string `json:"kind"`
+		Text   string `json:"text"`
+		Source string `json:"source"`
+		AtMS   int64  `json:"at_ms"`
 	}
 	jsonTimings struct {
 		TTFBMS             int64   `json:"ttfb_ms"`
@@ -81,12 +98,20 @@ type (
 
 // WriteJSON writes runs as {"runs": [...], "summary": {...}} for scripts
 // and dashboards: snake_case names, times in UTC RFC 3339, durations in
-// milliseconds, artifacts by path and hash without their bytes, and the
-// summary with counts per outcome and the exit code `waymark run` gives.
+// milliseconds, artifacts by path and hash without their bytes. Every
+// attempt is a run, with "attempt" and "retried"; the summary counts each
+// journey once, by its final attempt, says how many attempts were retried
+// ("retried_attempts") and gives the exit code `waymark run` gives.
 func WriteJSON(w io.Writer, runs []*results.Run) error {
 	doc := jsonReport{Runs: make([]jsonRun, 0, len(runs))}
-	for _, r := range runs {
+	gone := superseded(runs)
+	for i, r := range runs {
 		doc.Runs = append(doc.Runs, jsonFromRun(r))
+		if gone[i] {
+			doc.Summary.RetriedAttempts++
+			continue
+		}
+		doc.Summary.Total++
 		switch r.Outcome {
 		case results.Passed:
 			doc.Summary.Passed++
@@ -96,9 +121,10 @@ func WriteJSON(w io.Writer, runs []*results.Run) error {
 			doc.Summary.Failed++
 		case results.Error:
 			doc.Summary.Error++
+		case results.Aborted:
+			doc.Summary.Aborted++
 		}
 	}
-	doc.Summary.Total = len(runs)
 	doc.Summary.DurationMS = wallTime(runs).Milliseconds()
 	doc.Summary.ExitCode = ExitCode(runs)
 	enc := json.NewEncoder(w)
@@ -115,10 +141,10 @@ func jsonFromRun(r *results.Run) jsonRun {
 		ID: r.ID, Journey: r.Journey, Title: r.Title, File: r.File,
 		Trigger: string(r.Trigger), Location: r.Location,
 		StartedAt: r.StartedAt.UTC(), FinishedAt: r.FinishedAt.UTC(),
-		DurationMS: r.Duration.Milliseconds(), Outcome: string(r.Outcome),
+		DurationMS: r.Duration.Milliseconds(), SetupMS: r.Setup.Milliseconds(), Outcome: string(r.Outcome),
 		FailingStep: r.FailingStep, Cause: string(r.Cause), Error: r.Error,
 		BrowserVersion: r.BrowserVersion, DefinitionHash: r.DefinitionHash,
-		Attempt: r.Attempt, Steps: make([]jsonStep, 0, len(r.Steps)),
+		Attempt: r.Attempt, Retried: r.Retried, Steps: make([]jsonStep, 0, len(r.Steps)),
 	}
 	for _, s := range r.Steps {
 		js := jsonStep{
@@ -126,7 +152,11 @@ func jsonFromRun(r *results.Run) jsonRun {
 			StartMS: s.Start.Milliseconds(), DurationMS: s.Duration.Milliseconds(),
 			Status: string(s.Status), Optional: s.Optional, Cause: string(s.Cause),
 			Error: s.Error, Expected: s.Expected, Actual: s.Actual, URL: s.URL,
-			HTTPStatus: s.HTTPStatus, Artifacts: make([]jsonArtifact, 0, len(s.Artifacts)),
+			HTTPStatus: s.HTTPStatus, Console: make([]jsonConsole, 0, len(s.Console)),
+			Notes: append([]string{}, s.Notes...), Artifacts: make([]jsonArtifact, 0, len(s.Artifacts)),
+		}
+		for _, c := range s.Console {
+			js.Console = append(js.Console, jsonConsole{Kind: string(c.Kind), Text: c.Text, Source: c.Source, AtMS: c.At.Milliseconds()})
 		}
 		if t := s.Timings; t != nil {
 			js.Timings = &jsonTimings{

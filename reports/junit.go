@@ -1,9 +1,11 @@
 package reports
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,14 +40,28 @@ type (
 		Name  string `xml:"name,attr"`
 		Value string `xml:"value,attr"`
 	}
+	// junitCase holds at most one of Skipped, Error and Failure, so its
+	// children come in the order of Surefire's schema.
 	junitCase struct {
-		ClassName string        `xml:"classname,attr"`
-		Name      string        `xml:"name,attr"`
-		Time      string        `xml:"time,attr"`
-		Skipped   *junitMessage `xml:"skipped"`
-		Error     *junitMessage `xml:"error"`
-		Failure   *junitMessage `xml:"failure"`
-		SystemOut *junitText    `xml:"system-out"`
+		ClassName  string        `xml:"classname,attr"`
+		Name       string        `xml:"name,attr"`
+		Time       string        `xml:"time,attr"`
+		Skipped    *junitMessage `xml:"skipped"`
+		Error      *junitMessage `xml:"error"`
+		Failure    *junitMessage `xml:"failure"`
+		RerunError []junitRerun  `xml:"rerunError"`
+		FlakyError []junitRerun  `xml:"flakyError"`
+		SystemOut  *junitText    `xml:"system-out"`
+	}
+	// junitRerun is an earlier attempt of a test case, in Maven
+	// Surefire's rerun format: <flakyError> when the final attempt passed
+	// the case, <rerunError> when it did not. CI reporters that know the
+	// format (Jenkins, GitLab) show it; others ignore it, and no counter
+	// includes it.
+	junitRerun struct {
+		Message    string    `xml:"message,attr,omitempty"`
+		Type       string    `xml:"type,attr"`
+		StackTrace junitText `xml:"stackTrace"`
 	}
 	junitMessage struct {
 		Message string `xml:"message,attr,omitempty"`
@@ -58,19 +74,38 @@ type (
 )
 
 // WriteJUnit writes runs as JUnit XML for CI test reporters (GitLab,
-// Jenkins, GitHub actions): a <testsuite> per run named after its journey
-// and a <testcase> per step named "NN step name". A failed step gets a
-// <failure> typed by its cause, a step where the monitor failed an <error>
-// (it says nothing about the site), a skipped step <skipped/>. Degraded
-// and optional failed steps pass with a <system-out> note, as the run
-// itself passes. A run that failed or errored outside any step (run
-// timeout, browser start) gets a "00 run" test case carrying it, so CI
-// never shows a red suite without a red test. Timestamps are UTC without
-// zone suffix, as the strict JUnit schema wants.
+// Jenkins, GitHub actions): a <testsuite> per journey, for its final
+// attempt, named after the journey, and a <testcase> per step named "NN
+// step name". A failed step gets a <failure> typed by its cause, a step
+// where the monitor failed an <error> (it says nothing about the site), a
+// skipped step <skipped/>, and a step cut short by an interrupt
+// <skipped message="interrupted…"/>: an interrupt says nothing about the
+// site nor the monitor. Degraded and optional failed steps pass with a
+// <system-out> note, as the run itself passes. A run that failed, errored
+// or was aborted outside any step (run timeout, browser start) gets a
+// "00 run" test case carrying it, so CI never shows a red suite without a
+// red test.
+//
+// An attempt that was retried is not a suite of its own, which would
+// count its tests twice: it is a <flakyError> or <rerunError> (Maven
+// Surefire's rerun format, see junitRerun) in the test case of the step
+// where it errored, or in "00 run", and the suite's property
+// retried_attempts counts them. Timestamps are UTC without zone suffix,
+// as the strict JUnit schema wants.
 func WriteJUnit(w io.Writer, runs []*results.Run) error {
 	doc := junitSuites{Name: "waymark"}
-	for _, r := range runs {
-		s := junitRun(r)
+	gone := superseded(runs)
+	for i, r := range runs {
+		if gone[i] {
+			continue
+		}
+		var retried []*results.Run
+		for j, o := range runs {
+			if gone[j] && o.Journey == r.Journey {
+				retried = append(retried, o)
+			}
+		}
+		s := junitRun(r, retried)
 		doc.Suites = append(doc.Suites, s)
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
@@ -92,8 +127,9 @@ func WriteJUnit(w io.Writer, runs []*results.Run) error {
 	return nil
 }
 
-// junitRun turns one run into a test suite.
-func junitRun(r *results.Run) junitSuite {
+// junitRun turns a journey's final attempt r into a test suite, with the
+// attempts it superseded as reruns.
+func junitRun(r *results.Run, retried []*results.Run) junitSuite {
 	s := junitSuite{
 		Name: r.Journey,
 		Time: seconds(r.Duration),
@@ -117,18 +153,17 @@ func junitRun(r *results.Run) junitSuite {
 	if r.Attempt > 1 {
 		s.Properties = append(s.Properties, junitProperty{"attempt", strconv.Itoa(r.Attempt)})
 	}
-	if (r.Outcome == results.Failed || r.Outcome == results.Error) && stepFor(r) == nil {
-		msg := &junitMessage{Type: string(r.Cause), Message: joinNonEmpty(": ", string(r.Cause), r.Error), Body: xmlSafe(joinNonEmpty("\n", r.File, r.Error))}
-		c := junitCase{ClassName: r.Journey, Name: "00 run", Time: seconds(r.Duration)}
-		if r.Outcome == results.Error {
-			c.Error = msg
-		} else {
-			c.Failure = msg
-		}
+	if len(retried) > 0 {
+		s.Properties = append(s.Properties, junitProperty{"retried_attempts", strconv.Itoa(len(retried))})
+	}
+	if c, ok := runCase(r); ok {
 		s.Cases = append(s.Cases, c)
 	}
 	for i := range r.Steps {
 		s.Cases = append(s.Cases, junitStep(r, &r.Steps[i]))
+	}
+	for _, a := range retried {
+		addRerun(&s, r, a)
 	}
 	for _, c := range s.Cases {
 		s.Tests++
@@ -144,13 +179,73 @@ func junitRun(r *results.Run) junitSuite {
 	return s
 }
 
+// runCase is the "00 run" test case of a run that failed, errored or was
+// aborted with no step to blame; ok is false for any other run.
+func runCase(r *results.Run) (c junitCase, ok bool) {
+	if r.DecidingStep() != nil {
+		return c, false
+	}
+	c = junitCase{ClassName: r.Journey, Name: "00 run", Time: seconds(r.Duration)}
+	msg := &junitMessage{Type: string(r.Cause), Message: joinNonEmpty(": ", string(r.Cause), r.Error), Body: xmlSafe(joinNonEmpty("\n", r.File, r.Error))}
+	switch r.Outcome {
+	case results.Failed:
+		c.Failure = msg
+	case results.Error:
+		c.Error = msg
+	case results.Aborted:
+		c.Skipped = &junitMessage{Message: joinNonEmpty(": ", "interrupted", r.Error), Body: msg.Body}
+	default:
+		return c, false
+	}
+	return c, true
+}
+
+// addRerun adds the retried attempt a to the suite of the final attempt
+// r: in the test case of the step that decided a, or else in "00 run",
+// added (passing) when r has none. It is a flakyError when that case
+// passed in r, a rerunError when it did not.
+func addRerun(s *junitSuite, r, a *results.Run) {
+	name := "00 run"
+	body := joinNonEmpty("\n", a.File, a.Error)
+	if st := a.DecidingStep(); st != nil {
+		for i := range r.Steps {
+			if r.Steps[i].Index == st.Index {
+				name = fmt.Sprintf("%02d %s", st.Index, r.Steps[i].Name)
+			}
+		}
+		body = stepBody(a, st)
+	}
+	i := slices.IndexFunc(s.Cases, func(c junitCase) bool { return c.Name == name })
+	if i < 0 {
+		// Time 0: the case stands for the run, whose steps have theirs.
+		s.Cases = slices.Insert(s.Cases, 0, junitCase{ClassName: r.Journey, Name: "00 run", Time: seconds(0)})
+		i = 0
+	}
+	c := &s.Cases[i]
+	cause := string(a.Cause)
+	rerun := junitRerun{
+		Message:    joinNonEmpty(": ", fmt.Sprintf("attempt %d, retried", a.Attempt), cause, a.Error),
+		Type:       cmp.Or(cause, string(a.Outcome)),
+		StackTrace: junitText{xmlSafe(joinNonEmpty("\n", fmt.Sprintf("attempt %d, run %s, retried at once", a.Attempt, a.ID), body))},
+	}
+	if c.Failure == nil && c.Error == nil && c.Skipped == nil {
+		c.FlakyError = append(c.FlakyError, rerun)
+	} else {
+		c.RerunError = append(c.RerunError, rerun)
+	}
+}
+
 // junitStep turns one step into a test case.
 func junitStep(r *results.Run, st *results.Step) junitCase {
 	c := junitCase{ClassName: r.Journey, Name: fmt.Sprintf("%02d %s", st.Index, st.Name), Time: seconds(st.Duration)}
 	failed := st.Status == results.StepFailed || st.Status == results.StepError
 	switch {
+	case st.Status == results.StepSkipped && r.Outcome == results.Aborted:
+		c.Skipped = &junitMessage{Message: "not run: the run was interrupted"}
 	case st.Status == results.StepSkipped:
 		c.Skipped = &junitMessage{Message: "not run after an earlier failure"}
+	case st.Status == results.StepAborted:
+		c.Skipped = &junitMessage{Message: joinNonEmpty(": ", "interrupted", st.Error), Body: stepBody(r, st)}
 	case failed && st.Optional:
 		c.SystemOut = &junitText{"optional step failed, the run goes on\n" + stepBody(r, st)}
 	case st.Status == results.StepFailed:
@@ -163,8 +258,9 @@ func junitStep(r *results.Run, st *results.Step) junitCase {
 	return c
 }
 
-// stepBody is the text a CI page shows for a step: where, what, and the
-// files to look at.
+// stepBody is the text a CI page shows for a step that did not pass:
+// where, what, the page's exceptions and dialogs (for a failed or error
+// step), the monitor's notes, and the files to look at.
 func stepBody(r *results.Run, s *results.Step) string {
 	lines := []string{location(r, s), s.Error}
 	if s.Expected != "" || s.Actual != "" {
@@ -172,6 +268,16 @@ func stepBody(r *results.Run, s *results.Step) string {
 	}
 	if s.URL != "" {
 		lines = append(lines, "URL: "+s.URL)
+	}
+	shown, more := consoleShown(s)
+	for _, c := range shown {
+		lines = append(lines, joinNonEmpty(" from ", "Console "+string(c.Kind), c.Source)+": "+c.Text)
+	}
+	if more > 0 {
+		lines = append(lines, moreConsole(more))
+	}
+	for _, n := range s.Notes {
+		lines = append(lines, "Note: "+n)
 	}
 	for _, a := range s.Artifacts {
 		if a.Path != "" {

@@ -60,73 +60,104 @@ func (p *Progress) RunStarted(r *results.Run) {
 			o.tagged = true
 		}
 	}
-	p.nameW = max(p.nameW, width(r.Journey))
+	v := termRun(r)
+	p.nameW = max(p.nameW, width(v.Journey))
 
-	line := p.paint.paint(ansiBold, "▶ "+r.Journey)
-	if r.Title != "" {
-		line += "  " + r.Title
+	line := p.paint.paint(ansiBold, "▶ "+v.Journey)
+	if v.Title != "" {
+		line += "  " + v.Title
 	}
-	if r.File != "" {
-		line += "  " + p.paint.paint(ansiDim, "("+r.File+")")
+	if v.File != "" {
+		line += "  " + p.paint.paint(ansiDim, "("+v.File+")")
 	}
-	if r.Attempt > 1 {
-		line += fmt.Sprintf("  attempt %d", r.Attempt)
+	if a := attemptNote(v); a != "" {
+		line += "  " + a
 	}
 	p.write(line + "\n")
 }
 
 // StepFinished prints one line for a finished step: symbol, index, name and
-// duration, plus the cause for a step that did not pass; its error, if
-// any, follows on an indented line.
+// duration, plus the cause for a step that did not pass; for such a step
+// its error and its notes follow on indented lines.
 func (p *Progress) StepFinished(r *results.Run, s *results.Step) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	indent := "  "
-	if f := p.inFlight[r.ID]; f != nil && f.tagged {
-		indent += padRight(r.Journey, p.nameW) + "  "
-	}
-	symbol, style := stepLook(s)
-	took := human(s.Duration)
-	if s.Status == results.StepSkipped {
+	indent := p.indent(r)
+	st := termStep(s)
+	symbol, style := stepLook(&st)
+	took := human(st.Duration)
+	if st.Status == results.StepSkipped {
 		took = "skipped"
 	}
-	rest := fmt.Sprintf(" %2d %s %s", s.Index, padRight(truncate(s.Name, stepNameWidth), stepNameWidth), padLeft(took, stepTimeWidth))
+	rest := fmt.Sprintf(" %2d %s %s", st.Index, padRight(truncate(st.Name, stepNameWidth), stepNameWidth), padLeft(took, stepTimeWidth))
 	line := indent + p.paint.paint(style, symbol) + rest
-	if s.Status == results.StepSkipped {
+	if st.Status == results.StepSkipped {
 		line = indent + p.paint.paint(style, symbol+rest)
 	}
-	if w := why(s); w != "" {
+	if w := why(&st); w != "" {
 		line += "  " + p.paint.paint(style, w)
 	}
 	out := line + "\n"
-	if msg := stepMessage(s); msg != "" && s.Status != results.StepPassed && s.Status != results.StepSkipped {
-		for _, l := range strings.Split(msg, "\n") {
-			out += indent + "     " + p.paint.paint(style, l) + "\n"
+	if st.Status != results.StepPassed {
+		out += p.lines(indent, style, stepMessage(&st))
+		for _, n := range st.Notes {
+			out += p.lines(indent, ansiDim, n)
 		}
 	}
 	p.write(out)
 }
 
 // RunFinished prints the run's result line: outcome, duration and, unless
-// it passed, which step and cause decided it.
+// it passed, which step and cause decided it; a run's own error (one no
+// step carries: a run threshold, a browser that would not start) follows
+// on indented lines.
 func (p *Progress) RunFinished(r *results.Run) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	indent := p.indent(r)
 	delete(p.inFlight, r.ID)
-	symbol, style := outcomeLook(r.Outcome)
-	line := fmt.Sprintf("%s %s %s in %s", p.paint.paint(style, symbol), p.paint.paint(ansiBold, r.Journey), p.paint.paint(style, string(r.Outcome)), human(r.Duration))
-	if v := verdict(r, true); v != "" {
-		line += " (" + v + ")"
+	v := termRun(r)
+	symbol, style := outcomeLook(v.Outcome)
+	line := fmt.Sprintf("%s %s %s in %s", p.paint.paint(style, symbol), p.paint.paint(ansiBold, v.Journey), p.paint.paint(style, outcomeText(v)), human(v.Duration))
+	if vd := verdict(v); vd != "" {
+		line += " (" + vd + ")"
 	}
-	p.write(line + "\n")
+	out := line + "\n"
+	if v.Outcome != results.Passed && v.DecidingStep() == nil {
+		out += p.lines(indent, style, v.Error)
+	}
+	p.write(out)
 }
 
+// indent is the start of a run's step lines: the journey name in a
+// column while the run shares the terminal with another in flight.
+func (p *Progress) indent(r *results.Run) string {
+	if f := p.inFlight[r.ID]; f != nil && f.tagged {
+		return "  " + padRight(termLine(r.Journey), p.nameW) + "  "
+	}
+	return "  "
+}
+
+// lines prints a message from a terminal view under a step, line by line.
+func (p *Progress) lines(indent, style, msg string) string {
+	if msg == "" {
+		return ""
+	}
+	var out string
+	for _, l := range strings.Split(msg, "\n") {
+		out += indent + "     " + p.paint.paint(style, l) + "\n"
+	}
+	return out
+}
+
+// write writes whole lines at once, each cut to maxLine by fit.
 func (p *Progress) write(s string) {
-	_, _ = io.WriteString(p.w, s)
+	_, _ = io.WriteString(p.w, fit(s))
 }
 
 // stepMessage is what a step says went wrong: its error, or expected vs
-// actual when the runner left the error empty.
+// actual when the runner left the error empty. For a terminal view it is
+// lines separated by "\n".
 func stepMessage(s *results.Step) string {
 	if s.Error != "" {
 		return s.Error

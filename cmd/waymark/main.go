@@ -23,7 +23,7 @@ import (
 
 // exitInterrupted is the exit code after Ctrl-C or SIGTERM; the codes of a
 // verdict (0, 1, 2) are reports.ExitOK, ExitFailed and ExitBadInput.
-const exitInterrupted = 130
+const exitInterrupted = reports.ExitInterrupted
 
 // exitError carries an exit code out of a command.
 type exitError struct {
