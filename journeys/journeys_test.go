@@ -3,11 +3,14 @@ package journeys
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -216,6 +219,33 @@ func TestParseCustomDevice(t *testing.T) {
 	}
 }
 
+// TestSchedules checks the schedules that are accepted; the rejected ones
+// are testdata/invalid-cron-*.yaml.
+func TestSchedules(t *testing.T) {
+	for _, spec := range []string{
+		"@every 5s", // tests and demos use it
+		"@every 5m",
+		"@every 1h30m",
+		"@hourly",
+		"@daily",
+		"30 2 * * 1-5",
+		"*/5 * * * *",
+		"CRON_TZ=Europe/London 0 9 * * 1-5",
+		"TZ=America/New_York 30 8 * * *",
+		"CRON_TZ=UTC @every 1m",
+	} {
+		src := "name: s\nschedule: \"" + spec + "\"\nsteps:\n  - goto: /\n"
+		j, err := Parse("schedule.yaml", []byte(src))
+		if err != nil {
+			t.Errorf("schedule %q: %v", spec, err)
+			continue
+		}
+		if j.Schedule != spec {
+			t.Errorf("Schedule = %q, want %q", j.Schedule, spec)
+		}
+	}
+}
+
 func TestLoadFolder(t *testing.T) {
 	js, err := Load("testdata/valid")
 	if err != nil {
@@ -228,6 +258,106 @@ func TestLoadFolder(t *testing.T) {
 	// snippets/ and _draft.yaml are skipped; .yml counts.
 	if want := []string{"all-actions", "guest-checkout", "nightly-report"}; !slices.Equal(names, want) {
 		t.Errorf("Load names = %v, want %v", names, want)
+	}
+}
+
+// TestLoadFS loads journeys from an fs.FS by the rules of a folder, with
+// their snippets read from the same fs.FS and every name prefixed.
+func TestLoadFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"guest.yaml": {Data: []byte("name: guest\ntags: [shop]\nsteps:\n  - use: {file: snippets/login.yaml, with: {user: ada}}\n" +
+			"  - upload: {\"#avatar\": files/avatar.txt}\n")},
+		"sub/search.yml":          {Data: []byte("name: search\nsteps:\n  - use: {file: ../snippets/login.yaml, with: {user: bob}}\n")},
+		"snippets/login.yaml":     {Data: []byte("params: [user]\nsteps:\n  - fill: {\"#user\": \"${user}\"}\n")},
+		"sub/snippets/other.yaml": {Data: []byte("not: a journey\n")},
+		".hidden/secret.yaml":     {Data: []byte("not: a journey\n")},
+		"_draft.yaml":             {Data: []byte("not: a journey\n")},
+		"files/avatar.txt":        {Data: []byte("avatar")},
+		"README.md":               {Data: []byte("# journeys\n")},
+	}
+	js, err := LoadFS(fsys, "examples")
+	if err != nil {
+		t.Fatalf("LoadFS: %v", err)
+	}
+	var got []string
+	for _, j := range js {
+		got = append(got, j.Name+" "+j.File)
+	}
+	if want := []string{"guest examples/guest.yaml", "search examples/sub/search.yml"}; !slices.Equal(got, want) {
+		t.Fatalf("LoadFS = %q, want %q", got, want)
+	}
+	if u := js[0].Steps[0].Use; u.Path != "examples/snippets/login.yaml" || len(u.Steps) != 1 || u.Steps[0].Fields[0].Value != "${user}" {
+		t.Errorf("use = %+v, want examples/snippets/login.yaml and its step", u)
+	}
+	if f := js[0].Steps[1].Fields[0]; f.Value != "examples/files/avatar.txt" {
+		t.Errorf("upload = %q, want examples/files/avatar.txt", f.Value)
+	}
+	if u := js[1].Steps[0].Use; u.Path != "examples/snippets/login.yaml" {
+		t.Errorf("use from sub/ = %q, want examples/snippets/login.yaml", u.Path)
+	}
+}
+
+func TestLoadFSErrors(t *testing.T) {
+	const useStep = "name: %s\nsteps:\n  - use: {file: %s}\n"
+	tests := []struct {
+		name   string
+		fsys   fstest.MapFS
+		prefix string
+		want   string
+	}{
+		{"missing snippet", fstest.MapFS{"a.yaml": {Data: fmt.Appendf(nil, useStep, "a", "snippets/nope.yaml")}}, "examples",
+			`examples/a.yaml:3:17: step 1 "use snippets/nope.yaml": use: snippet file "snippets/nope.yaml" not found (paths are relative to the journey file)`},
+		{"snippet outside", fstest.MapFS{"a.yaml": {Data: fmt.Appendf(nil, useStep, "a", "../outside.yaml")}}, "examples",
+			`examples/a.yaml:3:17: step 1 "use ../outside.yaml": use: snippet file "../outside.yaml" is outside the folder the journeys were loaded from: want a path inside it, relative to the journey file`},
+		{"absolute snippet", fstest.MapFS{"a.yaml": {Data: fmt.Appendf(nil, useStep, "a", "/etc/login.yaml")}}, "examples",
+			`examples/a.yaml:3:17: step 1 "use /etc/login.yaml": use: snippet file "/etc/login.yaml" is outside the folder the journeys were loaded from: want a path inside it, relative to the journey file`},
+		{"snippet errors", fstest.MapFS{
+			"a.yaml":            {Data: fmt.Appendf(nil, useStep, "a", "snippets/bad.yaml")},
+			"snippets/bad.yaml": {Data: []byte("steps:\n  - clck: x\n")}}, "examples",
+			`examples/snippets/bad.yaml:2:5: step 1: unknown key "clck" (did you mean "click"?)`},
+		{"named pipe", fstest.MapFS{"pipe.yaml": {Mode: fs.ModeNamedPipe}}, "examples",
+			"examples/pipe.yaml: a named pipe, not a regular file: want a journey YAML file"},
+		{"duplicate names", fstest.MapFS{
+			"a.yaml":     {Data: []byte("name: same\nsteps:\n  - goto: /\n")},
+			"sub/b.yaml": {Data: []byte("name: same\nsteps:\n  - goto: /\n")}}, "examples",
+			`examples/sub/b.yaml:1:7: name: duplicate journey name "same": examples/a.yaml has it already; names must be unique`},
+		{"no prefix", fstest.MapFS{"a.yaml": {Data: []byte("name: A\nsteps:\n  - goto: /\n")}}, "",
+			`a.yaml:1:7: name: bad name "A": want a lowercase slug of a-z, 0-9 and - like guest-checkout`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadFS(tt.fsys, tt.prefix)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("LoadFS error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWithTags(t *testing.T) {
+	js := []*Journey{
+		{Name: "checkout", Tags: []string{"shop", "checkout"}},
+		{Name: "search", Tags: []string{"search"}},
+		{Name: "untagged"},
+	}
+	tests := []struct {
+		tags []string
+		want []string
+	}{
+		{nil, []string{"checkout", "search", "untagged"}},
+		{[]string{"shop"}, []string{"checkout"}},
+		{[]string{"search", "checkout"}, []string{"checkout", "search"}}, // in the journeys' order
+		{[]string{"shop", "checkout"}, []string{"checkout"}},             // once, though it has both
+		{[]string{"nope"}, nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, j := range WithTags(js, tt.tags...) {
+			got = append(got, j.Name)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("WithTags(%q) = %q, want %q", tt.tags, got, tt.want)
+		}
 	}
 }
 
@@ -261,6 +391,134 @@ func TestLoadMissingPath(t *testing.T) {
 	}
 	if len(js) != 1 {
 		t.Errorf("Load returned %d journeys, want the one that exists", len(js))
+	}
+}
+
+// TestLoadSizeLimit checks that journey and snippet files over MaxFileSize
+// are refused, by their size, with a message naming the file and the limit.
+func TestLoadSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	const journey = "name: exact\nsteps:\n  - goto: /\n#"
+	exact := journey + strings.Repeat("x", MaxFileSize-len(journey)-1) + "\n"
+	uses := "name: uses\nsteps:\n  - use: {file: snippet.yaml}\n"
+	tests := []struct {
+		name string
+		file string
+		data string
+		size int64  // when more than len(data): zero bytes up to it, as a sparse file
+		want string // the error after the file's path
+	}{
+		{"exactly 1 MB", "exact.yaml", exact, 0, ""},
+		{"one byte over", "over.yaml", "", MaxFileSize + 1, ": journey files are limited to 1 MB (1048576 bytes); this one is 1048577 bytes"},
+		{"5 MB", "big.yaml", "", 5 << 20, ": journey files are limited to 1 MB; this one is 5.0 MB"},
+		{"5 GB", "huge.yaml", "", 5 << 30, ": journey files are limited to 1 MB; this one is 5.0 GB"},
+		{"snippet", "uses.yaml", uses, 0, `:3:17: step 1 "use snippet.yaml": use: snippet file "snippet.yaml": snippet files are limited to 1 MB; this one is 3.0 MB`},
+	}
+	if err := os.Truncate(writeFile(t, dir, "snippet.yaml", ""), 3<<20); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, dir, tt.file, tt.data)
+			if tt.size > int64(len(tt.data)) {
+				if err := os.Truncate(path, tt.size); err != nil {
+					t.Skipf("cannot make a sparse file of %d bytes here: %v", tt.size, err)
+				}
+			}
+			js, err := Load(path)
+			if tt.want == "" {
+				if err != nil || len(js) != 1 {
+					t.Errorf("Load = %d journeys, %v; want the journey", len(js), err)
+				}
+				return
+			}
+			if err == nil || err.Error() != path+tt.want {
+				t.Errorf("Load error:\n%v\nwant:\n%s", err, path+tt.want)
+			}
+		})
+	}
+}
+
+// writeFile writes data to dir/name and returns its path.
+func writeFile(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// statOnlyFS is an fs.FS whose big.yaml says it is size bytes long and
+// fails the test when it is opened: LoadFS must refuse it by its size.
+type statOnlyFS struct {
+	fstest.MapFS
+	t    *testing.T
+	size int64
+}
+
+func (f statOnlyFS) Stat(name string) (fs.FileInfo, error) {
+	fi, err := f.MapFS.Stat(name)
+	if name == "big.yaml" && err == nil {
+		return sizedInfo{fi, f.size}, nil
+	}
+	return fi, err
+}
+
+func (f statOnlyFS) Open(name string) (fs.File, error) {
+	if name == "big.yaml" {
+		f.t.Errorf("big.yaml was opened: a file over the limit must be refused by its size")
+	}
+	return f.MapFS.Open(name)
+}
+
+// sizedInfo is a FileInfo with another size.
+type sizedInfo struct {
+	fs.FileInfo
+	size int64
+}
+
+func (i sizedInfo) Size() int64 { return i.size }
+
+func TestLoadFSRefusesBigFileUnread(t *testing.T) {
+	fsys := statOnlyFS{MapFS: fstest.MapFS{"big.yaml": {Data: []byte("name: big\n")}}, t: t, size: 5 << 20}
+	_, err := LoadFS(fsys, "embedded")
+	if want := "embedded/big.yaml: journey files are limited to 1 MB; this one is 5.0 MB"; err == nil || err.Error() != want {
+		t.Errorf("LoadFS error = %v, want %s", err, want)
+	}
+}
+
+// TestDocumentSize checks the limit on a document's values, and that the
+// message blames aliases only when aliases are what made it big.
+func TestDocumentSize(t *testing.T) {
+	values := func(n int) string { return "[" + strings.Repeat("1,", n-1) + "1]" }
+	tests := []struct {
+		name string
+		src  string
+		want string
+	}{
+		{"many values, under the limit", "name: ok\nsteps:\n  - request: {url: /x, json: " + values(90_000) + "}\n", ""},
+		{"too many values, no aliases", "name: big\nsteps:\n  - request: {url: /x, json: " + values(150_000) + "}\n",
+			"size.yaml:1:1: the document has too many values: want at most 100000"},
+		{"under the limit as written, over it with aliases", "name: aliased\nsteps:\n  - request: {url: /x, json: {a: &a " + values(90_000) + ", b: *a}}\n",
+			"size.yaml:1:1: the document is too large once its aliases are expanded: want at most 100000 values"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.src) >= MaxFileSize {
+				t.Fatalf("the document is %d bytes: want it under MaxFileSize, as a file that Load reads", len(tt.src))
+			}
+			_, err := Parse("size.yaml", []byte(tt.src))
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("Parse: %v", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Parse error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
 	}
 }
 

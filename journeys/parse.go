@@ -5,32 +5,34 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Parse parses and validates one journey file's bytes. file names the file
-// in errors and is where relative `use` and `upload` paths start. The error,
+// in errors and is where relative `use` and `upload` paths start; snippet
+// files are read from the operating system, as Load reads them. The error,
 // if any, is an ErrorList holding every problem of the file (and of the
 // snippets it uses); the journey is then nil.
 func Parse(file string, data []byte) (*Journey, error) {
-	j, _, errs := parseFile(file, data)
+	j, _, errs := parseFile(files{}, file, data)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	return j, nil
 }
 
-// parseFile parses one journey file, returning where its name is written so
-// Load can point at a duplicate.
-func parseFile(file string, data []byte) (*Journey, Pos, ErrorList) {
-	p := &parser{state: &state{snippets: map[string]*snippet{}}, file: file, dir: filepath.Dir(file)}
+// parseFile parses the journey file name of src, returning where its name
+// is written so Load can point at a duplicate.
+func parseFile(src files, name string, data []byte) (*Journey, Pos, ErrorList) {
+	p := &parser{state: &state{src: src, snippets: map[string]*snippet{}}, file: src.display(name), dir: src.dir(name)}
 	j, namePos := p.journey(data)
 	j.Warnings = p.warns
 	j.refs = p.refs
@@ -71,14 +73,57 @@ func (p *parser) document(data []byte) *yaml.Node {
 		return nil
 	}
 	if expandedSize(&doc, map[*yaml.Node]int{}) > maxNodes {
-		p.errorf(&doc, "the document is too large once its aliases are expanded: want at most %d values", maxNodes)
+		if writtenSize(&doc) > maxNodes {
+			p.errorf(&doc, "the document has too many values: want at most %d", maxNodes)
+		} else {
+			p.errorf(&doc, "the document is too large once its aliases are expanded: want at most %d values", maxNodes)
+		}
 		return nil
 	}
 	return deref(doc.Content[0])
 }
 
+// scheduleProblem says what is wrong with a schedule, or "" when the
+// scheduler can use it. Beyond robfig/cron's parser, it rejects @every
+// intervals that the scheduler would silently change (below 1s it runs
+// every second; it drops fractions of a second), and checks a CRON_TZ= or
+// TZ= time zone itself, with a clear message (the parser panics on a
+// time zone with nothing after it).
+func scheduleProblem(spec string) string {
+	const want = "want 5 fields (minute hour day month weekday) or @every 5m, @hourly, @daily"
+	rest := spec
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		// Split as the parser does: the zone ends at the first space.
+		prefix, zone, _ := strings.Cut(spec, "=")
+		zone, rest, _ = strings.Cut(zone, " ")
+		if zone == "" {
+			return fmt.Sprintf("%q: missing time zone after %s=: want a name like %s=Europe/London", spec, prefix, prefix)
+		}
+		if _, err := time.LoadLocation(zone); err != nil {
+			return fmt.Sprintf("unknown time zone %q: want a name from the IANA time zone database like Europe/London, America/New_York or UTC", zone)
+		}
+		if rest = strings.TrimSpace(rest); rest == "" {
+			return fmt.Sprintf("%q: missing schedule after the time zone: want one like %s=%s 0 9 * * 1-5", spec, prefix, zone)
+		}
+	}
+	if _, err := cronParser.Parse(spec); err != nil {
+		return fmt.Sprintf("bad cron %q: %v; %s", spec, err, want)
+	}
+	if interval, ok := strings.CutPrefix(rest, "@every "); ok {
+		// The parser has accepted it: it is a Go duration.
+		switch d, _ := time.ParseDuration(interval); {
+		case d < time.Second:
+			return fmt.Sprintf("%q: want an interval of at least 1s, like @every 5m", rest)
+		case d%time.Second != 0:
+			return fmt.Sprintf("%q: want a whole number of seconds, like @every 90s: the scheduler drops fractions of a second", rest)
+		}
+	}
+	return ""
+}
+
 // maxNodes bounds a document's size with aliases expanded, so that a few
-// nested aliases cannot make validation take forever.
+// nested aliases cannot make validation take forever. A journey of a few
+// hundred steps has a few thousand.
 const maxNodes = 100_000
 
 // expandedSize counts n's nodes as if every alias were a copy of its anchor;
@@ -100,6 +145,15 @@ func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
 	}
 	memo[n] = size
 	return size
+}
+
+// writtenSize counts n's nodes as written: an alias is one node.
+func writtenSize(n *yaml.Node) int {
+	count := 1
+	for _, c := range n.Content {
+		count += writtenSize(c)
+	}
+	return count
 }
 
 // yamlError turns a YAML syntax error into an Error at its line.
@@ -156,8 +210,8 @@ func (p *parser) journey(data []byte) (*Journey, Pos) {
 	}
 	if n := o.get("schedule"); n != nil {
 		if s, ok := p.nonEmpty(n, "schedule"); ok {
-			if _, err := cronParser.Parse(s); err != nil {
-				p.errorf(n, "schedule: bad cron %q: %v; want 5 fields (minute hour day month weekday) or @every 5m, @hourly, @daily", s, err)
+			if msg := scheduleProblem(s); msg != "" {
+				p.errorf(n, "schedule: %s", msg)
 			}
 			j.Schedule = s
 		}

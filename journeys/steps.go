@@ -1,15 +1,15 @@
 package journeys
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 var (
@@ -305,11 +305,9 @@ func (p *parser) fields(n *yaml.Node, what string, upload bool) []Field {
 		switch {
 		case !ok:
 		case upload:
-			f.Value = val
-			if !filepath.IsAbs(val) {
-				f.Value = filepath.Join(p.dir, val)
-			}
-			if _, err := os.Stat(f.Value); err != nil {
+			name, ok := p.src.resolve(p.dir, val)
+			f.Value = p.src.display(name)
+			if _, err := p.src.stat(name); !ok || err != nil {
 				p.errorf(kv.v, "upload: file %q not found (paths are relative to the journey file)", val)
 			}
 		default:
@@ -711,11 +709,13 @@ func (p *parser) use(n *yaml.Node) *Use {
 	if !ok {
 		return u
 	}
-	u.File, u.Path = file, file
-	if !filepath.IsAbs(file) {
-		u.Path = filepath.Join(p.dir, file)
+	name, ok := p.src.resolve(p.dir, file)
+	u.File, u.Path = file, p.src.display(name)
+	if !ok {
+		p.errorf(fn, "use: snippet file %q is outside the folder the journeys were loaded from: want a path inside it, relative to the journey file", file)
+		return u
 	}
-	sn := p.snippet(fn, file, u.Path)
+	sn := p.snippet(fn, file, name)
 	if sn == nil {
 		return u
 	}
@@ -742,23 +742,24 @@ func (p *parser) use(n *yaml.Node) *Use {
 	return u
 }
 
-// snippet reads and validates the snippet file at path once per journey.
-func (p *parser) snippet(n *yaml.Node, file, path string) *snippet {
-	if sn, ok := p.snippets[path]; ok {
+// snippet reads and validates the snippet file name of p.src (written as
+// file in the journey) once per journey.
+func (p *parser) snippet(n *yaml.Node, file, name string) *snippet {
+	if sn, ok := p.snippets[name]; ok {
 		return sn
 	}
-	data, err := os.ReadFile(path)
+	data, err := p.src.read(name, "snippet")
 	if err != nil {
-		if os.IsNotExist(err) {
+		if errors.Is(err, fs.ErrNotExist) {
 			p.errorf(n, "use: snippet file %q not found (paths are relative to the journey file)", file)
 		} else {
-			p.errorf(n, "use: read snippet %q: %v", file, err)
+			p.errorf(n, "use: snippet file %q: %s", file, pathProblem(err))
 		}
 		return nil
 	}
 	sn := &snippet{}
-	p.snippets[path] = sn
-	c := &parser{state: p.state, file: path, dir: filepath.Dir(path), snippetFile: true}
+	p.snippets[name] = sn
+	c := &parser{state: p.state, file: p.src.display(name), dir: p.src.dir(name), snippetFile: true}
 	root := c.document(data)
 	if root == nil {
 		return sn

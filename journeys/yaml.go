@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // parser holds what is needed while one journey file (or one of its
@@ -16,7 +16,7 @@ import (
 type parser struct {
 	*state
 	file string // as given, for errors
-	dir  string // where relative paths (upload, use) start
+	dir  string // where relative paths (upload, use) start, in src
 
 	snippetFile bool // reading a snippet: `use` is not allowed
 
@@ -31,6 +31,7 @@ type parser struct {
 
 // state is shared by a journey's parser and its snippets' parsers.
 type state struct {
+	src      files // where the journey and its snippets are read from
 	errs     ErrorList
 	warns    []*Error
 	refs     []envRef
