@@ -34,7 +34,11 @@ func (s *Store) Run(ctx context.Context, id string) (*results.Run, error) {
 	run := row.run()
 	at := make(map[int]int, len(steps)) // step index → position in run.Steps
 	for i, sr := range steps {
-		run.Steps = append(run.Steps, sr.step())
+		st, err := sr.step()
+		if err != nil {
+			return nil, fmt.Errorf("read run %s: %w", id, err)
+		}
+		run.Steps = append(run.Steps, st)
 		at[sr.Index] = i
 	}
 	for _, a := range arts {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/waymarkhq/waymark/results"
@@ -18,6 +20,7 @@ type runRow struct {
 	StartedAt      sql.NullInt64   `db:"started_at"`
 	FinishedAt     sql.NullInt64   `db:"finished_at"`
 	DurationMS     int64           `db:"duration_ms"`
+	SetupMS        int64           `db:"setup_ms"`
 	Outcome        results.Outcome `db:"outcome"`
 	FailingStep    int             `db:"failing_step"`
 	Cause          results.Cause   `db:"cause"`
@@ -25,21 +28,22 @@ type runRow struct {
 	BrowserVersion string          `db:"browser_version"`
 	DefinitionHash string          `db:"definition_hash"`
 	Attempt        int             `db:"attempt"`
+	Retried        bool            `db:"retried"`
 }
 
 const runColumns = `id, journey, title, file, "trigger", location, started_at, finished_at, duration_ms,
-	outcome, failing_step, cause, error, browser_version, definition_hash, attempt`
+	setup_ms, outcome, failing_step, cause, error, browser_version, definition_hash, attempt, retried`
 
 const runValues = `:id, :journey, :title, :file, :trigger, :location, :started_at, :finished_at, :duration_ms,
-	:outcome, :failing_step, :cause, :error, :browser_version, :definition_hash, :attempt`
+	:setup_ms, :outcome, :failing_step, :cause, :error, :browser_version, :definition_hash, :attempt, :retried`
 
 func toRunRow(r *results.Run) runRow {
 	return runRow{
 		ID: r.ID, Journey: r.Journey, Title: r.Title, File: r.File, Trigger: r.Trigger,
 		Location: r.Location, StartedAt: millis(r.StartedAt), FinishedAt: millis(r.FinishedAt),
-		DurationMS: r.Duration.Milliseconds(), Outcome: r.Outcome, FailingStep: r.FailingStep,
-		Cause: r.Cause, Error: r.Error, BrowserVersion: r.BrowserVersion,
-		DefinitionHash: r.DefinitionHash, Attempt: r.Attempt,
+		DurationMS: r.Duration.Milliseconds(), SetupMS: r.Setup.Milliseconds(), Outcome: r.Outcome,
+		FailingStep: r.FailingStep, Cause: r.Cause, Error: r.Error, BrowserVersion: r.BrowserVersion,
+		DefinitionHash: r.DefinitionHash, Attempt: r.Attempt, Retried: r.Retried,
 	}
 }
 
@@ -47,13 +51,14 @@ func (row runRow) run() results.Run {
 	return results.Run{
 		ID: row.ID, Journey: row.Journey, Title: row.Title, File: row.File, Trigger: row.Trigger,
 		Location: row.Location, StartedAt: fromMillis(row.StartedAt), FinishedAt: fromMillis(row.FinishedAt),
-		Duration: ms(row.DurationMS), Outcome: row.Outcome, FailingStep: row.FailingStep,
-		Cause: row.Cause, Error: row.Error, BrowserVersion: row.BrowserVersion,
-		DefinitionHash: row.DefinitionHash, Attempt: row.Attempt,
+		Duration: ms(row.DurationMS), Setup: ms(row.SetupMS), Outcome: row.Outcome,
+		FailingStep: row.FailingStep, Cause: row.Cause, Error: row.Error, BrowserVersion: row.BrowserVersion,
+		DefinitionHash: row.DefinitionHash, Attempt: row.Attempt, Retried: row.Retried,
 	}
 }
 
-// stepRow is a row of steps; the timing columns are NULL without timings.
+// stepRow is a row of steps; the timing columns are NULL without timings,
+// console and notes hold JSON arrays.
 type stepRow struct {
 	RunID      string          `db:"run_id"`
 	Index      int             `db:"idx"`
@@ -77,20 +82,48 @@ type stepRow struct {
 	CLS        sql.NullFloat64 `db:"cls"`
 	Requests   sql.NullInt64   `db:"requests"`
 	Bytes      sql.NullInt64   `db:"bytes"`
+	Console    string          `db:"console"`
+	Notes      string          `db:"notes"`
 }
 
 const stepColumns = `run_id, idx, name, action, line, start_ms, duration_ms, status, optional, cause, error,
-	expected, actual, url, http_status, ttfb_ms, dcl_ms, load_ms, lcp_ms, cls, requests, bytes`
+	expected, actual, url, http_status, ttfb_ms, dcl_ms, load_ms, lcp_ms, cls, requests, bytes, console, notes`
 
 const stepValues = `:run_id, :idx, :name, :action, :line, :start_ms, :duration_ms, :status, :optional, :cause, :error,
-	:expected, :actual, :url, :http_status, :ttfb_ms, :dcl_ms, :load_ms, :lcp_ms, :cls, :requests, :bytes`
+	:expected, :actual, :url, :http_status, :ttfb_ms, :dcl_ms, :load_ms, :lcp_ms, :cls, :requests, :bytes,
+	:console, :notes`
 
-func toStepRow(runID string, s *results.Step) stepRow {
+// consoleEntry is a results.ConsoleEntry as stored in the JSON array of
+// steps.console.
+type consoleEntry struct {
+	Kind   results.ConsoleKind `json:"kind"`
+	Text   string              `json:"text"`
+	Source string              `json:"source"`
+	AtMS   int64               `json:"at_ms"`
+}
+
+func toStepRow(runID string, s *results.Step) (stepRow, error) {
+	console := make([]consoleEntry, len(s.Console))
+	for i, c := range s.Console {
+		console[i] = consoleEntry{Kind: c.Kind, Text: c.Text, Source: c.Source, AtMS: c.At.Milliseconds()}
+	}
+	consoleJSON, err := json.Marshal(console)
+	if err != nil {
+		return stepRow{}, fmt.Errorf("encode console of step %d: %w", s.Index, err)
+	}
+	notes := s.Notes
+	if notes == nil {
+		notes = []string{} // '[]', not 'null'
+	}
+	notesJSON, err := json.Marshal(notes)
+	if err != nil {
+		return stepRow{}, fmt.Errorf("encode notes of step %d: %w", s.Index, err)
+	}
 	row := stepRow{
 		RunID: runID, Index: s.Index, Name: s.Name, Action: s.Action, Line: s.Line,
 		StartMS: s.Start.Milliseconds(), DurationMS: s.Duration.Milliseconds(), Status: s.Status,
 		Optional: s.Optional, Cause: s.Cause, Error: s.Error, Expected: s.Expected, Actual: s.Actual,
-		URL: s.URL, HTTPStatus: s.HTTPStatus,
+		URL: s.URL, HTTPStatus: s.HTTPStatus, Console: string(consoleJSON), Notes: string(notesJSON),
 	}
 	if t := s.Timings; t != nil {
 		row.TTFBMS = valid(t.TTFB.Milliseconds())
@@ -101,10 +134,12 @@ func toStepRow(runID string, s *results.Step) stepRow {
 		row.Requests = valid(int64(t.Requests))
 		row.Bytes = valid(t.Bytes)
 	}
-	return row
+	return row, nil
 }
 
-func (row stepRow) step() results.Step {
+// step is the stored step. An empty console or notes array reads back as
+// nil, as the runner leaves them when there is nothing to say.
+func (row stepRow) step() (results.Step, error) {
 	s := results.Step{
 		Index: row.Index, Name: row.Name, Action: row.Action, Line: row.Line,
 		Start: ms(row.StartMS), Duration: ms(row.DurationMS), Status: row.Status,
@@ -118,7 +153,20 @@ func (row stepRow) step() results.Step {
 			Bytes: row.Bytes.Int64,
 		}
 	}
-	return s
+	var console []consoleEntry
+	if err := json.Unmarshal([]byte(row.Console), &console); err != nil {
+		return results.Step{}, fmt.Errorf("decode console of step %d: %w", row.Index, err)
+	}
+	for _, c := range console {
+		s.Console = append(s.Console, results.ConsoleEntry{Kind: c.Kind, Text: c.Text, Source: c.Source, At: ms(c.AtMS)})
+	}
+	if err := json.Unmarshal([]byte(row.Notes), &s.Notes); err != nil {
+		return results.Step{}, fmt.Errorf("decode notes of step %d: %w", row.Index, err)
+	}
+	if len(s.Notes) == 0 {
+		s.Notes = nil
+	}
+	return s, nil
 }
 
 // artifactRow is a row of artifacts: where an artifact belongs and which

@@ -61,7 +61,11 @@ func (s *Store) saveRun(ctx context.Context, j *journeys.Journey, run *results.R
 	}
 	for i := range run.Steps {
 		st := &run.Steps[i]
-		if _, err := tx.NamedExecContext(ctx, `INSERT INTO steps (`+stepColumns+`) VALUES (`+stepValues+`)`, toStepRow(run.ID, st)); err != nil {
+		row, err := toStepRow(run.ID, st)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NamedExecContext(ctx, `INSERT INTO steps (`+stepColumns+`) VALUES (`+stepValues+`)`, row); err != nil {
 			return fmt.Errorf("insert step %d: %w", st.Index, err)
 		}
 		for k, a := range st.Artifacts {

@@ -32,14 +32,15 @@ func journey(name, hash string) *journeys.Journey {
 	}
 }
 
-// fullRun is a failed run that sets every field of the model, with a
-// screenshot shot on its first two steps.
+// fullRun is a failed run that sets every field of the model but Retried
+// (see retriedRun), with a screenshot shot on its first two steps.
 func fullRun(id, journey string, at time.Time, shot []byte) *results.Run {
 	return &results.Run{
 		ID: id, Journey: journey, Title: "Guest checkout", File: "journeys/" + journey + ".yaml",
 		Trigger: results.TriggerManual, Location: "eu-west",
 		StartedAt: at, FinishedAt: at.Add(2500*time.Millisecond + 123456),
-		Duration: 2500*time.Millisecond + 123456, Outcome: results.Failed, FailingStep: 2,
+		Duration: 2500*time.Millisecond + 123456, Setup: 312*time.Millisecond + 654321,
+		Outcome: results.Failed, FailingStep: 2,
 		Cause: results.CauseAssertion, Error: `step 2 "see total": text was "€0.00"`,
 		BrowserVersion: "Chrome/139.0.7258.5", DefinitionHash: "9f86d08", Attempt: 2,
 		Steps: []results.Step{
@@ -56,6 +57,14 @@ func fullRun(id, journey string, at time.Time, shot []byte) *results.Run {
 				Index: 2, Name: "see total", Action: "assert", Line: 15, Start: 900 * time.Millisecond, Duration: 10 * time.Second,
 				Status: results.StepFailed, Cause: results.CauseAssertion, Error: "text was wrong",
 				Expected: "contains €12.00", Actual: "€0.00", URL: "https://shop.example.com/cart",
+				Console: []results.ConsoleEntry{
+					{Kind: results.ConsoleException, Text: "TypeError: cart.total is undefined",
+						Source: "https://shop.example.com/cart.js:42", At: 1500*time.Millisecond + 123456},
+					{Kind: results.ConsoleError, Text: "line one\nline \"two\" €\t<b>", At: 1600 * time.Millisecond},
+					{Kind: results.ConsoleWarning, Text: "", Source: "", At: 0},
+					{Kind: results.ConsoleDialog, Text: `alert "Session expired" (accepted)`, At: 10 * time.Second},
+				},
+				Notes: []string{"no screenshot: the tab had crashed", "second note, with \"quotes\""},
 				Artifacts: []results.Artifact{
 					{Kind: results.ArtifactScreenshot, Label: "failure", Data: shot},
 					{Kind: results.ArtifactDOM, Label: "failure", Data: []byte("<html><body>€0.00</body></html>")},
@@ -69,9 +78,33 @@ func fullRun(id, journey string, at time.Time, shot []byte) *results.Run {
 	}
 }
 
+// retriedRun is a first attempt that ended in error and was retried, with
+// no step run: the monitor failed before the first one.
+func retriedRun(id string, at time.Time) *results.Run {
+	return &results.Run{
+		ID: id, Journey: "checkout", Trigger: results.TriggerSchedule, StartedAt: at, FinishedAt: at,
+		Setup: 2 * time.Second, Outcome: results.Error, Cause: results.CauseMonitor,
+		Error: "browser crashed", Attempt: 1, Retried: true,
+	}
+}
+
+// abortedRun is a run cut short by an interrupt on its second step.
+func abortedRun(id string, at time.Time) *results.Run {
+	return &results.Run{
+		ID: id, Journey: "checkout", Trigger: results.TriggerCI, StartedAt: at, FinishedAt: at.Add(time.Second),
+		Duration: time.Second, Outcome: results.Aborted, FailingStep: 2, Error: `step 2 "pay": interrupted`, Attempt: 1,
+		Steps: []results.Step{
+			{Index: 1, Name: "home", Action: "goto", Status: results.StepPassed, Notes: []string{}},
+			{Index: 2, Name: "pay", Action: "click", Start: 400 * time.Millisecond, Duration: 600 * time.Millisecond,
+				Status: results.StepAborted, Error: "interrupted", Console: []results.ConsoleEntry{}},
+			{Index: 3, Name: "cart", Action: "goto", Status: results.StepSkipped},
+		},
+	}
+}
+
 // stored is what reading r back must give: times and durations at the
 // stored millisecond precision, times in UTC, artifacts without Data and
-// Path.
+// Path, an empty console or notes as nil.
 func stored(r results.Run) results.Run {
 	tm := func(t time.Time) time.Time {
 		if t.IsZero() {
@@ -80,11 +113,20 @@ func stored(r results.Run) results.Run {
 		return t.Truncate(time.Millisecond).UTC()
 	}
 	r.StartedAt, r.FinishedAt = tm(r.StartedAt), tm(r.FinishedAt)
-	r.Duration = r.Duration.Truncate(time.Millisecond)
+	r.Duration, r.Setup = r.Duration.Truncate(time.Millisecond), r.Setup.Truncate(time.Millisecond)
 	steps := r.Steps
 	r.Steps = nil
 	for _, s := range steps {
 		s.Start, s.Duration = s.Start.Truncate(time.Millisecond), s.Duration.Truncate(time.Millisecond)
+		console := s.Console
+		s.Console = nil
+		for _, c := range console {
+			c.At = c.At.Truncate(time.Millisecond)
+			s.Console = append(s.Console, c)
+		}
+		if len(s.Notes) == 0 {
+			s.Notes = nil
+		}
 		if s.Timings != nil {
 			t := *s.Timings
 			for _, d := range []*time.Duration{&t.TTFB, &t.DOMContentLoaded, &t.Load, &t.LCP} {
@@ -118,46 +160,83 @@ func sha(b []byte) string {
 }
 
 func TestSaveRunRoundTrip(t *testing.T) {
-	s, _ := openTest(t)
-	ctx := t.Context()
-	shot := []byte("\xff\xd8\xff\xe0 a JPEG, trust me")
-	run := fullRun("r1", "guest-checkout", start(), shot)
-	if err := s.SaveRun(ctx, journey("guest-checkout", "h1"), run); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		run  *results.Run
+	}{
+		{"failed, every field", fullRun("r1", "guest-checkout", start(), []byte("\xff\xd8\xff\xe0 a JPEG, trust me"))},
+		{"error, retried", retriedRun("r2", start())},
+		{"aborted", abortedRun("r3", start())},
 	}
-	for _, st := range run.Steps {
-		for _, a := range st.Artifacts {
-			if a.Hash != sha(a.Data) {
-				t.Errorf("step %d %s: Hash = %q, want sha256 of Data %q", st.Index, a.Kind, a.Hash, sha(a.Data))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := openTest(t)
+			ctx := t.Context()
+			run := tt.run
+			if err := s.SaveRun(ctx, journey(run.Journey, "h1"), run); err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
+			for _, st := range run.Steps {
+				for _, a := range st.Artifacts {
+					if a.Hash != sha(a.Data) {
+						t.Errorf("step %d %s: Hash = %q, want sha256 of Data %q", st.Index, a.Kind, a.Hash, sha(a.Data))
+					}
+				}
+			}
 
-	got, err := s.Run(ctx, "r1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := stored(*run)
-	assertEqual(t, "Run", *got, want)
-
-	list, err := s.Runs(ctx, RunFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.Steps = nil
-	assertEqual(t, "Runs", list, []results.Run{want})
-
-	for _, st := range run.Steps {
-		for _, a := range st.Artifacts {
-			b, err := s.Blob(ctx, a.Hash)
+			got, err := s.Run(ctx, run.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(b) != string(a.Data) {
-				t.Errorf("Blob(%s) = %q, want %q", a.Hash, b, a.Data)
+			want := stored(*run)
+			assertEqual(t, "Run", *got, want)
+
+			list, err := s.Runs(ctx, RunFilter{Outcome: run.Outcome})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			want.Steps = nil
+			assertEqual(t, "Runs", list, []results.Run{want})
+
+			for _, st := range run.Steps {
+				for _, a := range st.Artifacts {
+					b, err := s.Blob(ctx, a.Hash)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(b) != string(a.Data) {
+						t.Errorf("Blob(%s) = %q, want %q", a.Hash, b, a.Data)
+					}
+				}
+			}
+		})
 	}
+}
+
+// TestConsoleAndNotesColumns pins how console and notes are stored: JSON
+// arrays, at_ms for the offset, '[]' for none, so SQL can read them too.
+func TestConsoleAndNotesColumns(t *testing.T) {
+	s, _ := openTest(t)
+	run := abortedRun("r1", start())
+	run.Steps[0].Console = []results.ConsoleEntry{{Kind: results.ConsoleError, Text: "boom", Source: "app.js:1", At: 1500*time.Millisecond + 999}}
+	run.Steps[0].Notes = []string{"a note"}
+	if err := s.SaveRun(t.Context(), nil, run); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Idx     int    `db:"idx"`
+		Console string `db:"console"`
+		Notes   string `db:"notes"`
+	}
+	var rows []row
+	if err := s.db.SelectContext(t.Context(), &rows, "SELECT idx, console, notes FROM steps ORDER BY idx"); err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, "steps console and notes", rows, []row{
+		{1, `[{"kind":"error","text":"boom","source":"app.js:1","at_ms":1500}]`, `["a note"]`},
+		{2, `[]`, `[]`}, // an empty, non-nil console
+		{3, `[]`, `[]`},
+	})
 }
 
 func TestSaveRunUpsertsJourney(t *testing.T) {
@@ -378,6 +457,7 @@ func TestRunsFilterAndOrder(t *testing.T) {
 		// Same start as r4 and saved before it: only the id puts it first.
 		{"r5", "a", results.Degraded, 3 * time.Minute},
 		{"r4", "b", results.Passed, 3 * time.Minute},
+		{"r0", "b", results.Aborted, -time.Minute},
 	} {
 		run := fullRun(r.id, r.journey, t0.Add(r.at), nil)
 		run.Outcome = r.outcome
@@ -390,7 +470,8 @@ func TestRunsFilterAndOrder(t *testing.T) {
 		filter RunFilter
 		want   []string
 	}{
-		{"all, newest first", RunFilter{}, []string{"r5", "r4", "r3", "r2", "r1"}},
+		{"all, newest first", RunFilter{}, []string{"r5", "r4", "r3", "r2", "r1", "r0"}},
+		{"aborted", RunFilter{Outcome: results.Aborted}, []string{"r0"}},
 		{"journey", RunFilter{Journey: "a"}, []string{"r5", "r2", "r1"}},
 		{"failed", RunFilter{Outcome: results.Failed}, []string{"r3", "r2"}},
 		{"since is inclusive", RunFilter{Since: t0.Add(2 * time.Minute)}, []string{"r5", "r4", "r3"}},

@@ -67,8 +67,13 @@ const dsnParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma
 	"&_pragma=synchronous(NORMAL)&_txlock=immediate&_error_rc=1"
 
 // Open opens the SQLite database at path, creating the file (but not its
-// directory) if needed, checks that it works and applies the migrations
-// this binary knows. A database newer than the binary is an error.
+// directory) if needed, applies the migrations this binary knows and
+// proves the database takes writes, so that a database that cannot keep
+// runs is refused before any run rather than after it. A database newer
+// than the binary is an error.
+//
+// When Open fails it leaves behind no -wal or -shm file that it created
+// itself (see removeSidecars); the database file is left as it is.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path: expected a file name such as ./waymark.db")
@@ -77,20 +82,85 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	absent := absentSidecars(path)
 	db, err := sqlx.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %q: %w", path, diagnose(path, err))
-	}
 	s.db = db
-	if err := s.migrate(ctx); err != nil {
+	if err := s.start(ctx, path); err != nil {
 		db.Close()
+		removeSidecars(absent)
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
 	return s, nil
+}
+
+// start checks that the database at path opens, migrates it and proves it
+// takes writes.
+func (s *Store) start(ctx context.Context, path string) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return diagnose(path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return diagnose(path, err)
+	}
+	if err := s.checkWrites(ctx); err != nil {
+		return diagnose(path, err)
+	}
+	return nil
+}
+
+// checkWrites proves the database takes writes with a write that is rolled
+// back. SQLite opens a file it may not write (mode 0444, immutable, on a
+// read-only mount) read-only without a word: reads, BEGIN IMMEDIATE and a
+// migration-free start all succeed, and only the first write fails, with
+// "attempt to write a readonly database".
+func (s *Store) checkWrites(ctx context.Context) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("check writes: %w", err)
+	}
+	defer tx.Rollback()
+	// Version 0 is never a migration's; the row is rolled back anyway.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (0, 0)`); err != nil {
+		return fmt.Errorf("check writes: %w", err)
+	}
+	return nil
+}
+
+// sidecars are the files SQLite keeps next to a database in WAL mode.
+var sidecars = [...]string{"-wal", "-shm"}
+
+// absentSidecars returns the -wal and -shm files of the database at path
+// that do not exist yet.
+func absentSidecars(path string) []string {
+	var absent []string
+	for _, suffix := range sidecars {
+		if _, err := os.Lstat(path + suffix); errors.Is(err, fs.ErrNotExist) {
+			absent = append(absent, path+suffix)
+		}
+	}
+	return absent
+}
+
+// removeSidecars removes the files of absent (see absentSidecars) that a
+// failed Open created. A connection that could only read leaves its -wal
+// and -shm behind when it closes, as it cannot checkpoint; left there,
+// owned by this user with the database file's mode, they would stand in
+// the way of the database's rightful writer. A -wal file with content is
+// kept, with its -shm: it holds commits, which cannot be this Open's.
+func removeSidecars(absent []string) {
+	for _, p := range absent {
+		if strings.HasSuffix(p, "-wal") {
+			if fi, err := os.Lstat(p); err == nil && fi.Size() > 0 {
+				return
+			}
+		}
+	}
+	for _, p := range absent {
+		os.Remove(p) // best effort: the error Open returns is the one that matters
+	}
 }
 
 // Close closes the database.

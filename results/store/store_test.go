@@ -3,10 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,6 +16,9 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/waymarkhq/waymark/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -280,6 +285,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			before := listing(t, dir)
 			s, err := Open(t.Context(), tt.path)
 			if err == nil {
 				s.Close()
@@ -288,6 +294,267 @@ func TestOpenErrors(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("Open(%q) error\n got: %v\nwant: %s", tt.path, err, tt.want)
 			}
+			assertEqual(t, "files after the failed Open", listing(t, dir), before)
+		})
+	}
+}
+
+// listing describes every file under dir by its path, size and content
+// hash, to show that something left dir as it was.
+func listing(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			files = append(files, path+"/")
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, fmt.Sprintf("%s %d bytes %x", path, len(b), sha256.Sum256(b)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// readOnly makes path, a file or a directory, read-only for this process
+// until the test ends. Mode bits do that for a user; root ignores them, so
+// as root it sets the immutable attribute instead (chattr +i, which needs
+// CAP_LINUX_IMMUTABLE and a file system that has the attribute, such as
+// ext4). It skips the test when neither works.
+func readOnly(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+			t.Skipf("cannot make %s read-only as root: chattr +i: %v %s", path, err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
+				t.Errorf("chattr -i %s: %v %s", path, err, out)
+			}
+		})
+	} else {
+		mode := os.FileMode(0o444)
+		if fi.IsDir() {
+			mode = 0o555
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(path, fi.Mode().Perm()) })
+	}
+	// Prove it took, so the test cannot pass for want of a read-only path.
+	probe := path
+	if fi.IsDir() {
+		probe = filepath.Join(path, "probe")
+	}
+	if f, err := os.OpenFile(probe, os.O_RDWR|os.O_CREATE, 0o644); err == nil {
+		f.Close()
+		os.Remove(probe)
+		t.Skipf("cannot make %s read-only here: it can still be written", path)
+	}
+}
+
+// createV1 makes a database at path as waymark left it before migration
+// 0002: schema 0001 only, holding run "old" with one step.
+func createV1(t *testing.T, path string) {
+	t.Helper()
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlx.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		ms[0].sql,
+		`INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)`,
+		`INSERT INTO runs (id, journey, started_at, finished_at, duration_ms, outcome, failing_step, error, attempt)
+			VALUES ('old', 'checkout', 1000, 3000, 2000, 'failed', 1, 'step 1 "home": 500', 1)`,
+		`INSERT INTO steps (run_id, idx, name, action, line, duration_ms, status, cause, error)
+			VALUES ('old', 1, 'home', 'goto', 3, 2000, 'failed', 'http', '500')`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("make a version 1 database: %v", err)
+		}
+	}
+}
+
+// TestMigrateFromV1 opens a database of schema 0001 with a run in it: the
+// run reads back as it was, with no set-up time, not retried, and no
+// console or notes on its step.
+func TestMigrateFromV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "waymark.db")
+	createV1(t, path)
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Run(t.Context(), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, "run stored before 0002", *got, results.Run{
+		ID: "old", Journey: "checkout", StartedAt: time.UnixMilli(1000).UTC(), FinishedAt: time.UnixMilli(3000).UTC(),
+		Duration: 2 * time.Second, Outcome: results.Failed, FailingStep: 1, Error: `step 1 "home": 500`, Attempt: 1,
+		Steps: []results.Step{{Index: 1, Name: "home", Action: "goto", Line: 3, Duration: 2 * time.Second,
+			Status: results.StepFailed, Cause: results.CauseHTTP, Error: "500"}},
+	})
+	if err := s.SaveRun(t.Context(), nil, retriedRun("new", start())); err != nil {
+		t.Fatalf("save into the migrated database: %v", err)
+	}
+}
+
+// TestOpenReadOnly opens databases this process may read but not write.
+// SQLite opens them read-only without a word and fails only at the first
+// write, which would be a run's; Open must refuse them, and leave behind
+// none of the -wal and -shm files such a connection leaves.
+func TestOpenReadOnly(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup makes the database at path and returns the path to make
+		// read-only.
+		setup func(t *testing.T, path string) string
+		want  func(path string) string
+	}{
+		{"read-only file", func(t *testing.T, path string) string {
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SaveRun(t.Context(), nil, fullRun("r1", "checkout", start(), nil)); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			return path
+		}, func(path string) string { return fmt.Sprintf(`open database %q: file %q is not writable`, path, path) }},
+		{"read-only file of schema 0001", func(t *testing.T, path string) string {
+			createV1(t, path)
+			return path
+		}, func(path string) string { return fmt.Sprintf(`open database %q: file %q is not writable`, path, path) }},
+		{"database in a read-only directory", func(t *testing.T, path string) string {
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			return filepath.Dir(path)
+		}, func(path string) string {
+			return fmt.Sprintf(`open database %q: directory %q is not writable`, path, filepath.Dir(path))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "db")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "waymark.db")
+			readOnly(t, tt.setup(t, path))
+			before := listing(t, dir)
+			s, err := Open(t.Context(), path)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open of a read-only database succeeded, want %s", tt.want(path))
+			}
+			if err.Error() != tt.want(path) {
+				t.Errorf("Open error\n got: %v\nwant: %s", err, tt.want(path))
+			}
+			assertEqual(t, "files after the failed Open", listing(t, dir), before)
+		})
+	}
+}
+
+// TestFailedOpenKeepsOthersFiles shows a failed Open removes only the -wal
+// and -shm files it created: those of a connection already open stay, and
+// that connection goes on working.
+func TestFailedOpenKeepsOthersFiles(t *testing.T) {
+	a, path := openTest(t)
+	if err := a.SaveRun(t.Context(), nil, fullRun("r1", "checkout", start(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	// A newer schema makes the next Open fail after SQLite has opened the
+	// database, the -wal and -shm files included.
+	if _, err := a.db.ExecContext(t.Context(), "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	// An empty -wal file, as removeSidecars keeps one with content anyway.
+	if _, err := a.db.ExecContext(t.Context(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != 0 {
+		t.Fatalf("the -wal file after a TRUNCATE checkpoint: %v, want it empty", err)
+	}
+	if b, err := Open(t.Context(), path); err == nil {
+		b.Close()
+		t.Fatal("Open of a newer database succeeded")
+	}
+	for _, suffix := range sidecars {
+		if _, err := os.Stat(path + suffix); err != nil {
+			t.Errorf("the open connection's %s file: %v", suffix, err)
+		}
+	}
+	if err := a.SaveRun(t.Context(), nil, fullRun("r2", "checkout", start(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, a, "runs"); n != 2 {
+		t.Errorf("%d runs stored, want 2", n)
+	}
+}
+
+func TestRemoveSidecars(t *testing.T) {
+	tests := []struct {
+		name     string
+		wal, shm string // content; "-" for no file
+		absent   []string
+		want     []string // files left
+	}{
+		{"both created, empty WAL", "", "shm", []string{"-wal", "-shm"}, nil},
+		{"both created, WAL with commits", "frames", "shm", []string{"-wal", "-shm"}, []string{"-shm", "-wal"}},
+		{"only -shm created", "frames", "shm", []string{"-shm"}, []string{"-wal"}},
+		{"none created", "", "shm", nil, []string{"-shm", "-wal"}},
+		{"created, then gone", "-", "-", []string{"-wal", "-shm"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "w.db")
+			for suffix, content := range map[string]string{"-wal": tt.wal, "-shm": tt.shm} {
+				if content == "-" {
+					continue
+				}
+				if err := os.WriteFile(path+suffix, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var absent []string
+			for _, suffix := range tt.absent {
+				absent = append(absent, path+suffix)
+			}
+			removeSidecars(absent)
+			var left []string
+			for _, suffix := range []string{"-shm", "-wal"} {
+				if _, err := os.Stat(path + suffix); err == nil {
+					left = append(left, suffix)
+				}
+			}
+			assertEqual(t, "files left", left, tt.want)
 		})
 	}
 }
