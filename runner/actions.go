@@ -20,20 +20,6 @@ import (
 	"github.com/waymarkhq/waymark/results"
 )
 
-// stepError is a failure the step can explain: its cause and, for
-// assertions, what was expected and what was found.
-type stepError struct {
-	cause            results.Cause
-	msg              string
-	expected, actual string
-}
-
-func (e *stepError) Error() string { return e.msg }
-
-func fail(cause results.Cause, format string, args ...any) error {
-	return &stepError{cause: cause, msg: fmt.Sprintf(format, args...)}
-}
-
 func sleepCtx(ctx context.Context, ms int) error {
 	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
 	defer t.Stop()
@@ -69,11 +55,7 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 		return nil
 	case journeys.ActSelect:
 		for _, fl := range st.Fields {
-			v, err := x.expand(fl.Value)
-			if err != nil {
-				return err
-			}
-			if _, err := x.await(ctx, fl.Locator, "actionable", lookup{Op: "select", Value: v}); err != nil {
+			if _, err := x.await(ctx, fl.Locator, "actionable", lookup{Op: "select", Value: fl.Value}); err != nil {
 				return err
 			}
 		}
@@ -116,7 +98,7 @@ func (x *execution) do(ctx context.Context, st *journeys.Step, res *results.Step
 	case journeys.ActUpload:
 		return x.upload(ctx, st.Fields)
 	}
-	return fail(results.CauseMonitor, "the %s action is not supported by this runner yet", st.Action)
+	return fail(results.CauseMonitor, "the %s action is not supported by this runner", st.Action)
 }
 
 // settled runs an action that may start a page load (a link, a form
@@ -138,15 +120,6 @@ func (x *execution) settled(ctx context.Context, what string, act func() error) 
 	return nil
 }
 
-// expand resolves ${…} in a template; an error is the journey's, not the site's.
-func (x *execution) expand(tmpl string) (string, error) {
-	v, err := x.scope.Expand(tmpl)
-	if err != nil {
-		return "", fail(results.CauseMonitor, "%v", err)
-	}
-	return v, nil
-}
-
 // resolve makes a goto target absolute against the site.
 func (x *execution) resolve(target string) (string, error) {
 	u, err := url.Parse(target)
@@ -163,11 +136,7 @@ func (x *execution) resolve(target string) (string, error) {
 }
 
 func (x *execution) gotoURL(ctx context.Context, st *journeys.Step, res *results.Step) error {
-	target, err := x.expand(st.Target)
-	if err != nil {
-		return err
-	}
-	u, err := x.resolve(target)
+	u, err := x.resolve(st.Target)
 	if err != nil {
 		return err
 	}
@@ -176,9 +145,9 @@ func (x *execution) gotoURL(ctx context.Context, st *journeys.Step, res *results
 		var le *chromedp.LoadError
 		switch {
 		case errors.As(err, &le):
-			return fail(results.CauseNetwork, "could not load %s: %s", u, le.ErrorText)
+			return &stepError{cause: results.CauseNetwork, msg: fmt.Sprintf("could not load %s: %s", u, le.ErrorText), err: err}
 		case ctx.Err() != nil:
-			return fail(results.CauseTimeout, "timed out waiting for %s to load (%s)", u, st.Timeout)
+			return &stepError{cause: results.CauseTimeout, msg: fmt.Sprintf("timed out waiting for %s to load (%s)", u, st.Timeout), err: err}
 		}
 		return err
 	}
@@ -210,19 +179,9 @@ func (x *execution) gotoURL(ctx context.Context, st *journeys.Step, res *results
 // turns "never got there" into a selector or timeout failure that says
 // what was found instead.
 func (x *execution) await(ctx context.Context, loc journeys.Locator, state string, req lookup) (*found, error) {
-	v, err := x.expand(loc.Value)
-	if err != nil {
-		return nil, err
-	}
-	req.Loc = jsLocator{Kind: string(loc.Kind), Value: v}
+	req.Loc = jsLocator{Kind: string(loc.Kind), Value: loc.Value}
 	req.State = state
 	shown := loc.Raw
-	if v != loc.Value {
-		shown = string(loc.Kind) + "=" + v
-		if loc.Kind == journeys.LocCSS {
-			shown = v
-		}
-	}
 	f, err := x.page.helper(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -252,7 +211,7 @@ func (x *execution) timeoutErr(shown, state string, f *found) error {
 		if state == "gone" || state == "hidden" {
 			return fail(results.CauseTimeout, "timed out waiting for %s to be %s", shown, state)
 		}
-		return fail(results.CauseSelector, "timed out waiting for %s: no element matches", shown)
+		return &stepError{cause: results.CauseSelector, noMatch: true, msg: fmt.Sprintf("timed out waiting for %s: no element matches", shown)}
 	}
 	switch state {
 	case "gone":
@@ -310,10 +269,7 @@ func mouseClick(ctx context.Context, t *chromedp.Target, x, y float64, count int
 }
 
 func (x *execution) fill(ctx context.Context, fl journeys.Field) error {
-	v, err := x.expand(fl.Value)
-	if err != nil {
-		return err
-	}
+	v := fl.Value
 	if _, err := x.await(ctx, fl.Locator, "editable", lookup{Op: "focus", Clear: true, Empty: v == ""}); err != nil {
 		return err
 	}
@@ -326,12 +282,16 @@ func (x *execution) fill(ctx context.Context, fl journeys.Field) error {
 	}))
 }
 
+// check sets a checkbox, radio or ARIA toggle to on, as a person would:
+// one already in that state is left alone, hidden or not; a hidden one
+// (a styled control) is clicked through its visible label; and the step
+// waits for the state to change after the click.
 func (x *execution) check(ctx context.Context, loc journeys.Locator, on bool) error {
-	f, err := x.await(ctx, loc, "actionable", lookup{Op: "read", What: "checked"})
+	f, err := x.await(ctx, loc, "toggle", lookup{Want: on})
 	if err != nil {
 		return err
 	}
-	if f.Value != nil && (*f.Value == "true") == on {
+	if f.Already {
 		return nil
 	}
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -339,12 +299,18 @@ func (x *execution) check(ctx context.Context, loc journeys.Locator, on bool) er
 	})); err != nil {
 		return err
 	}
-	f, err = x.await(ctx, loc, "present", lookup{Op: "read", What: "checked"})
-	if err != nil {
+	if _, err := x.await(ctx, loc, "checked", lookup{Want: on}); err != nil {
+		var se *stepError
+		if errors.As(err, &se) {
+			what := map[bool]string{true: "checked", false: "unchecked"}[on]
+			via := ""
+			if f.Via != "" {
+				via = " on its label " + f.Via
+			}
+			return &stepError{cause: results.CauseAssertion, expected: what, actual: "not " + what,
+				msg: fmt.Sprintf("%s did not become %s after a click%s", loc.Raw, what, via)}
+		}
 		return err
-	}
-	if f.Value == nil || (*f.Value == "true") != on {
-		return fail(results.CauseAssertion, "%s did not become %s after a click", loc.Raw, map[bool]string{true: "checked", false: "unchecked"}[on])
 	}
 	return nil
 }
@@ -450,31 +416,22 @@ func (x *execution) poll(ctx context.Context, read func(context.Context) (string
 	}
 }
 
-// matcher compiles a matcher into a description and a test.
+// matcher compiles a matcher into a description and a test. Its values
+// are resolved already.
 func (x *execution) matcher(m journeys.Matcher) (string, func(string) bool, error) {
 	switch {
 	case m.Equals != nil:
-		v, err := x.expand(*m.Equals)
-		if err != nil {
-			return "", nil, err
-		}
+		v := *m.Equals
 		return strconv.Quote(v), func(s string) bool { return strings.TrimSpace(s) == strings.TrimSpace(v) }, nil
 	case m.Contains != nil:
-		v, err := x.expand(*m.Contains)
-		if err != nil {
-			return "", nil, err
-		}
+		v := *m.Contains
 		return "to contain " + strconv.Quote(v), func(s string) bool { return strings.Contains(s, v) }, nil
 	case m.Matches != nil:
-		v, err := x.expand(*m.Matches)
+		re, err := regexp.Compile(*m.Matches)
 		if err != nil {
-			return "", nil, err
+			return "", nil, fail(results.CauseMonitor, "bad regexp %q: %v", *m.Matches, err)
 		}
-		re, err := regexp.Compile(v)
-		if err != nil {
-			return "", nil, fail(results.CauseMonitor, "bad regexp %q: %v", v, err)
-		}
-		return "to match /" + v + "/", re.MatchString, nil
+		return "to match /" + *m.Matches + "/", re.MatchString, nil
 	}
 	return "anything", func(string) bool { return true }, nil
 }
@@ -487,15 +444,11 @@ func (x *execution) read(ctx context.Context, kind string, loc journeys.Locator,
 	case "title":
 		return chromedp.Run(ctx, chromedp.Title())
 	case "js":
-		src, err := x.expand(js)
-		if err != nil {
-			return "", err
-		}
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](src, chromedp.EvalAwaitPromise))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js, chromedp.EvalAwaitPromise))
 		if err != nil {
 			var exc *chromedp.ExceptionError
 			if errors.As(err, &exc) {
-				return "", fail(results.CauseScript, "JavaScript threw: %v", err)
+				return "", &stepError{cause: results.CauseScript, msg: fmt.Sprintf("JavaScript threw: %v", err), err: err}
 			}
 			return "", err
 		}
@@ -527,7 +480,7 @@ func (x *execution) assert(ctx context.Context, a *journeys.Assertion) error {
 		if errors.As(err, &se) && (se.cause == results.CauseTimeout || se.cause == results.CauseSelector) {
 			se.cause = results.CauseAssertion
 			se.expected, se.actual = a.Kind, map[string]string{"visible": "not visible", "hidden": "visible"}[a.Kind]
-			if strings.Contains(se.msg, "no element matches") {
+			if se.noMatch {
 				se.cause = results.CauseSelector
 				se.actual = "no element"
 			}
@@ -580,11 +533,7 @@ func (x *execution) assertCount(ctx context.Context, a *journeys.Assertion) erro
 	}
 }
 
-func (x *execution) eval(ctx context.Context, script string) error {
-	src, err := x.expand(script)
-	if err != nil {
-		return err
-	}
+func (x *execution) eval(ctx context.Context, src string) error {
 	// A script with `return` is a function body; otherwise it is an
 	// expression (or statements) whose last value counts.
 	expr := "(async () => { return (0, eval)(" + strconv.Quote(src) + ") })()"
@@ -595,7 +544,7 @@ func (x *execution) eval(ctx context.Context, script string) error {
 	if err != nil {
 		var exc *chromedp.ExceptionError
 		if errors.As(err, &exc) {
-			return fail(results.CauseScript, "eval threw: %v", err)
+			return &stepError{cause: results.CauseScript, msg: fmt.Sprintf("eval threw: %v", err), err: err}
 		}
 		if ctx.Err() != nil {
 			return fail(results.CauseTimeout, "timed out waiting for eval to finish")
@@ -609,15 +558,7 @@ func (x *execution) eval(ctx context.Context, script string) error {
 }
 
 func (x *execution) setCookie(ctx context.Context, c *journeys.Cookie) error {
-	vals := make([]string, 5)
-	for i, t := range []string{c.Name, c.Value, c.Domain, c.Path, c.URL} {
-		v, err := x.expand(t)
-		if err != nil {
-			return err
-		}
-		vals[i] = v
-	}
-	p := network.SetCookieParams{Name: vals[0], Value: vals[1], Domain: vals[2], Path: vals[3], URL: vals[4]}
+	p := network.SetCookieParams{Name: c.Name, Value: c.Value, Domain: c.Domain, Path: c.Path, URL: c.URL}
 	if p.URL == "" && p.Domain == "" {
 		if x.site == nil {
 			return fail(results.CauseMonitor, "set_cookie %s needs a url or domain (the journey has no site)", c.Name)

@@ -8,7 +8,9 @@ package runner_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -192,7 +194,7 @@ func TestFaults(t *testing.T) {
 // killer kills the browser once a given step finishes and then heals the
 // shop, so the retry can pass.
 type killer struct {
-	step int
+	step string // name of the step after which to kill
 	shop *examples.Shop
 	once sync.Once
 	t    *testing.T
@@ -201,7 +203,7 @@ type killer struct {
 func (k *killer) RunStarted(*results.Run)  {}
 func (k *killer) RunFinished(*results.Run) {}
 func (k *killer) StepFinished(_ *results.Run, s *results.Step) {
-	if s.Index != k.step {
+	if s.Name != k.step {
 		return
 	}
 	k.once.Do(func() {
@@ -225,15 +227,18 @@ func TestBrowserCrashIsNotASiteFailure(t *testing.T) {
 	s, base := shop(t, "payment=hang")
 	rec := &recorder{}
 	j := example(t, "guest-checkout", 5*time.Second)
-	k := &killer{step: 13, shop: s, t: t} // after the card: "Pay" then waits on a hanging page
-	run, err := newRunner(base, rec, k, privatePool).Run(t.Context(), j)
+	k := &killer{step: "Enter the test card", shop: s, t: t} // then "Pay" waits on a hanging page
+	runs, err := newRunner(base, rec, k, privatePool).RunAll(t.Context(), []*journeys.Journey{j})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.runs) != 2 {
-		t.Fatalf("sink got %d runs, want the error run and its retry", len(rec.runs))
+	if len(rec.runs) != 2 || len(runs) != 2 {
+		t.Fatalf("sink got %d runs and RunAll %d, want the error run and its retry", len(rec.runs), len(runs))
 	}
-	first := rec.runs[0]
+	first, run := rec.runs[0], runs[1]
+	if runs[0] != first || !first.Retried || run.Retried {
+		t.Errorf("first attempt retried %v, second %v: want only the first marked", first.Retried, run.Retried)
+	}
 	if first.Outcome != results.Error || first.Cause != results.CauseMonitor {
 		t.Errorf("crashed run: outcome %s cause %s (%s), want error/monitor", first.Outcome, first.Cause, first.Error)
 	}
@@ -328,21 +333,71 @@ steps:
 			t.Errorf("step %d %q: %s, want %s (%s)", s.Index, s.Name, s.Status, want[i], s.Error)
 		}
 	}
-	if run.Outcome != results.Failed || run.Cause != results.CauseTimeout || !strings.Contains(run.Error, "run timeout of 1s") {
+	if run.Outcome != results.Failed || run.Cause != results.CauseTimeout || !strings.Contains(run.Error, "the run's 1s budget ran out during this step") {
 		t.Errorf("outcome %s cause %s: %s", run.Outcome, run.Cause, run.Error)
 	}
 }
 
+// holdSignal is a slog.Handler for the demo shop's logger that closes a
+// channel when the shop starts holding a request (a hang fault): the test
+// then knows, without guessing a delay, that the run is stuck on the page.
+type holdSignal struct {
+	once sync.Once
+	held chan struct{}
+}
+
+func (h *holdSignal) Enabled(context.Context, slog.Level) bool { return true }
+func (h *holdSignal) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "holding request") {
+		h.once.Do(func() { close(h.held) })
+	}
+	return nil
+}
+func (h *holdSignal) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *holdSignal) WithGroup(string) slog.Handler      { return h }
+
+// TestInterruptIsNotAFailure interrupts a run stuck on a hanging page: the
+// run is kept as aborted (neither a site failure nor a monitor error), and
+// a run interrupted before it started is not a run at all.
 func TestInterruptIsNotAFailure(t *testing.T) {
-	_, base := shop(t, "home=hang")
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(500*time.Millisecond, cancel)
-	rec := &recorder{}
-	run, err := newRunner(base, rec, nil, nil).Run(ctx, example(t, "guest-checkout", 0))
+	f, err := examples.ParseFaults("home=hang")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Outcome != results.Error || len(rec.runs) != 1 {
-		t.Errorf("interrupted run: outcome %s, %d runs kept (%s)", run.Outcome, len(rec.runs), run.Error)
+	sig := &holdSignal{held: make(chan struct{})}
+	s := examples.NewShop(examples.Options{Faults: f, Logger: slog.New(sig)})
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { s.Close(); srv.Close() })
+
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		select {
+		case <-sig.held:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	rec := &recorder{}
+	run, err := newRunner(srv.URL, rec, nil, nil).Run(ctx, example(t, "guest-checkout", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Outcome != results.Aborted || len(rec.runs) != 1 || run.Retried {
+		t.Fatalf("interrupted run: outcome %s, %d runs kept, retried %v (%s)", run.Outcome, len(rec.runs), run.Retried, run.Error)
+	}
+	if s := run.DecidingStep(); s == nil || s.Name != "Home page" || s.Status != results.StepAborted {
+		t.Errorf("deciding step %+v, want the home page aborted", s)
+	}
+	for _, s := range run.Steps[1:] {
+		if s.Status != results.StepSkipped {
+			t.Errorf("step %d %q after the interrupt: %s, want skipped", s.Index, s.Name, s.Status)
+		}
+	}
+
+	// Interrupted before it started: no run, nothing kept.
+	rec = &recorder{}
+	run, err = newRunner(srv.URL, rec, nil, nil).Run(ctx, example(t, "guest-checkout", 0))
+	if run != nil || !errors.Is(err, runner.ErrNotStarted) || len(rec.runs) != 0 {
+		t.Errorf("run after the interrupt: %+v, error %v, %d kept; want none, ErrNotStarted", run, err, len(rec.runs))
 	}
 }

@@ -15,6 +15,22 @@ async (req) => {
     !el.disabled && !el.closest("fieldset[disabled]") && el.getAttribute("aria-disabled") !== "true";
   const textOf = (el) =>
     el instanceof HTMLInputElement && /^(submit|button|reset)$/i.test(el.type) ? el.value : el.innerText;
+  // checkedOf reads a checkbox, a radio or an ARIA toggle (role=checkbox,
+  // switch, menuitemcheckbox…) the way a person sees it.
+  const checkedOf = (el) =>
+    el instanceof HTMLInputElement && /^(checkbox|radio)$/i.test(el.type) ? el.checked : el.getAttribute("aria-checked") === "true";
+  // labelsOf are the labels that toggle el when clicked: its <label for>,
+  // the <label> around it, or the element naming it by aria-labelledby.
+  const labelsOf = (el) => {
+    const out = Array.from(el.labels || []);
+    const around = el.closest && el.closest("label");
+    if (around && !out.includes(around)) out.push(around);
+    for (const id of (el.getAttribute("aria-labelledby") || "").split(/\s+/)) {
+      const l = id && document.getElementById(id);
+      if (l && !out.includes(l)) out.push(l);
+    }
+    return out;
+  };
   const describe = (el) => {
     if (!el) return "";
     let s = el.tagName.toLowerCase();
@@ -81,6 +97,39 @@ async (req) => {
         return { ...base, done: vis.length === 0 };
       case "count":
         return { ...base, done: true };
+      case "checked":
+        if (!count) return { ...base, done: false, why: "missing" };
+        return { ...base, done: checkedOf(el) === req.want };
+      case "toggle": {
+        // check/uncheck: a control already in the wanted state is left
+        // alone, whether visible or not (a styled radio hides its input);
+        // a hidden control is toggled through its visible label, as a
+        // person would click it.
+        if (!count) return { ...base, done: false, why: "missing" };
+        const t = el;
+        if (checkedOf(t) === req.want) return { ...base, done: true, already: true };
+        if (!isEnabled(t)) return { ...base, done: false, why: "disabled" };
+        const labels = labelsOf(t);
+        const candidates = [t, ...labels].filter(isVisible);
+        if (!candidates.length) return { ...base, done: false, why: "hidden, and it has no visible label" };
+        const ours = (hit) => hit && [t, ...labels].some((c) => c === hit || c.contains(hit) || hit.contains(c));
+        let why = "";
+        for (const c of candidates) {
+          let r = c.getBoundingClientRect();
+          if (r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) {
+            c.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+            r = c.getBoundingClientRect();
+          }
+          // A label is clicked near its start, where the box usually is and
+          // a link in its text ("I accept the terms") usually is not.
+          const x = c === t ? r.left + r.width / 2 : r.left + Math.min(r.width / 2, 8);
+          const y = r.top + r.height / 2;
+          const hit = document.elementFromPoint(x, y);
+          if (ours(hit)) return { ...base, done: true, x, y, via: c === t ? "" : describe(c) };
+          why = "covered by " + describe(hit);
+        }
+        return { ...base, done: false, why };
+      }
       case "actionable":
       case "editable": {
         if (!vis.length) return { ...base, done: false, why: count ? "hidden" : "missing" };
@@ -112,13 +161,16 @@ async (req) => {
     await new Promise((res) => setTimeout(res, 15));
     r = check();
   }
-  const out = { ok: r.done && !r.invalid, count: r.count, visible: r.visible, el: r.el, why: r.why || "", invalid: r.invalid || "", x: r.x || 0, y: r.y || 0 };
+  const out = { ok: r.done && !r.invalid, count: r.count, visible: r.visible, el: r.el, why: r.why || "", invalid: r.invalid || "", x: r.x || 0, y: r.y || 0, already: !!r.already, via: r.via || "" };
   if (!out.ok) return out;
 
   const t = r.target || find(req.loc).filter(isVisible)[0] || find(req.loc)[0];
   // The runner asks for the element itself (not by value) to hand it to
   // the DevTools protocol, e.g. to set an upload's files.
-  if (req.op === "element") return t;
+  if (req.op === "element") {
+    if (!(t instanceof HTMLInputElement) || t.type !== "file") return describe(t) + " is not an <input type=file>";
+    return t;
+  }
   switch (req.op) {
     case "focus":
       t.focus();
@@ -161,7 +213,7 @@ async (req) => {
           out.has = t.hasAttribute(req.name);
           break;
         case "checked":
-          out.value = String(!!t.checked);
+          out.value = String(checkedOf(t));
           break;
       }
       break;

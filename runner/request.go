@@ -35,39 +35,23 @@ const maxResponse = 10 << 20
 // request makes a `request` step's HTTP call from the runner itself, then
 // checks its status and JSON and extracts values from it.
 func (x *execution) request(ctx context.Context, rq *journeys.Request) error {
-	target, err := x.expand(rq.URL)
-	if err != nil {
-		return err
-	}
-	u, err := x.resolve(target)
+	u, err := x.resolve(rq.URL)
 	if err != nil {
 		return err
 	}
 	req := x.r.http.R().SetContext(ctx)
 	switch {
 	case rq.JSON != nil:
-		v, err := x.expandJSON(rq.JSON)
-		if err != nil {
-			return err
-		}
-		b, err := json.Marshal(v)
+		b, err := json.Marshal(rq.JSON)
 		if err != nil {
 			return fail(results.CauseMonitor, "request json: %v", err)
 		}
 		req.SetBody(b).SetHeader("Content-Type", "application/json")
 	case rq.Body != "":
-		b, err := x.expand(rq.Body)
-		if err != nil {
-			return err
-		}
-		req.SetBody(b)
+		req.SetBody(rq.Body)
 	}
 	for k, v := range rq.Headers {
-		hv, err := x.expand(v)
-		if err != nil {
-			return err
-		}
-		req.SetHeader(k, hv)
+		req.SetHeader(k, v)
 	}
 	what := rq.Method + " " + u
 	resp, err := req.Execute(rq.Method, u)
@@ -82,7 +66,7 @@ func (x *execution) request(ctx context.Context, rq *journeys.Request) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fail(results.CauseNetwork, "%s: %v", what, err)
+	return &stepError{cause: results.CauseNetwork, msg: fmt.Sprintf("%s: %v", what, err), err: err}
 }
 
 // checkResponse checks a request step's response status and JSON and
@@ -130,10 +114,7 @@ func (x *execution) checkResponse(rq *journeys.Request, what string, resp *http.
 // reports the first that differs.
 func (x *execution) checkJSON(expect map[string]any, doc any, what string) error {
 	for _, path := range slices.Sorted(maps.Keys(expect)) {
-		want, err := x.expandJSON(expect[path])
-		if err != nil {
-			return err
-		}
+		want := expect[path]
 		exp, _ := json.Marshal(want)
 		got, found := jsonAt(doc, path)
 		if !found {
@@ -147,35 +128,6 @@ func (x *execution) checkJSON(expect map[string]any, doc any, what string) error
 		}
 	}
 	return nil
-}
-
-// expandJSON expands the templates in the string leaves of a JSON value.
-func (x *execution) expandJSON(v any) (any, error) {
-	switch v := v.(type) {
-	case string:
-		return x.expand(v)
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			ev, err := x.expandJSON(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = ev
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			ev, err := x.expandJSON(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = ev
-		}
-		return out, nil
-	}
-	return v, nil
 }
 
 // jsonAt follows a path of dot-separated keys and array indexes, like

@@ -1,6 +1,8 @@
-// Package runner runs one journey in a browser tab, step by step, and turns
-// what happened into a results.Run: statuses, failure causes, timings and
-// screenshots. It never stores anything itself; finished runs go to a Sink.
+// Package runner runs journeys in a browser, step by step, and turns what
+// happened into results.Run values: statuses, failure causes, timings,
+// what the page said and screenshots. It also bounds how many runs are in
+// flight at once, for every caller alike (`waymark run`, `waymark serve`).
+// It never stores anything itself; finished runs go to a Sink.
 package runner
 
 import (
@@ -9,7 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -31,7 +33,8 @@ type Sink interface {
 	SaveRun(ctx context.Context, j *journeys.Journey, run *results.Run) error
 }
 
-// Observer is told about progress as it happens, e.g. to print it.
+// Observer is told about progress as it happens, e.g. to print it. Every
+// run and step it sees is already secret-masked and size-limited.
 type Observer interface {
 	RunStarted(r *results.Run)
 	StepFinished(r *results.Run, s *results.Step)
@@ -52,15 +55,25 @@ type Options struct {
 	Logger   *slog.Logger     // nil = discard
 	// ScreenshotQuality is the JPEG quality of screenshots (default 70).
 	ScreenshotQuality int
+	// MaxConcurrent bounds the runs in flight at once, over every caller
+	// of the Runner: browsers are what a monitor runs out of. 0 means 1.
+	MaxConcurrent int
 }
 
-// Runner runs journeys. It is safe for concurrent use: each Run gets its
-// own tab and browser context.
+// ErrNotStarted is returned (wrapping the context's error) for a run that
+// was interrupted before its first step: it never happened, so it is
+// neither reported nor kept.
+var ErrNotStarted = errors.New("interrupted before the run started")
+
+// Runner runs journeys. It is safe for concurrent use: each run gets its
+// own tab and browser context, and at most Options.MaxConcurrent run at
+// once.
 type Runner struct {
-	b    Browser
-	opts Options
-	log  *slog.Logger
-	http *resty.Client // for `request` steps
+	b     Browser
+	opts  Options
+	log   *slog.Logger
+	http  *resty.Client // for `request` steps
+	slots chan struct{}
 }
 
 // New returns a Runner that drives b.
@@ -87,33 +100,100 @@ func New(b Browser, opts Options) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{b: b, opts: opts, log: log, http: newHTTPClient()}
+	return &Runner{b: b, opts: opts, log: log, http: newHTTPClient(), slots: make(chan struct{}, max(opts.MaxConcurrent, 1))}
+}
+
+// RunAll runs every journey once, at most MaxConcurrent at a time and
+// starting them in order, and returns every attempt of every run that
+// started, in journey order (a retried run gives its error attempt,
+// marked Retried, then the retry). Runs interrupted before they started
+// are left out. The error joins the Sink's failures to keep runs.
+func (r *Runner) RunAll(ctx context.Context, js []*journeys.Journey) ([]*results.Run, error) {
+	attempts := make([][]*results.Run, len(js))
+	errs := make([]error, len(js))
+	var wg sync.WaitGroup
+	turn := make(chan struct{})
+	close(turn)
+	for i, j := range js {
+		// Each journey takes its slot after the one before it took its
+		// own, so they start in the order given.
+		wait, next := turn, make(chan struct{})
+		turn = next
+		wg.Go(func() {
+			<-wait
+			ok := r.acquire(ctx)
+			close(next)
+			if ok {
+				defer r.release()
+				attempts[i], errs[i] = r.attempts(ctx, j)
+			}
+		})
+	}
+	wg.Wait()
+	var out []*results.Run
+	for _, a := range attempts {
+		out = append(out, a...)
+	}
+	return out, errors.Join(errs...)
 }
 
 // Run runs j once and returns the finished run. A run whose outcome is
-// error (the monitor failed, not the site) is retried once at once; both
-// attempts go to the Sink, and the last is returned. The error is non-nil
-// only when the Sink failed to keep a run.
+// error because the monitor stumbled (the browser crashed, a tab would not
+// open) is retried once at once; both attempts go to the Sink, the first
+// marked Retried, and the last is returned. The error is ErrNotStarted
+// when ctx ended before the run's first step, and otherwise non-nil only
+// when the Sink failed to keep a run.
 func (r *Runner) Run(ctx context.Context, j *journeys.Journey) (*results.Run, error) {
-	run := r.attempt(ctx, j, 1)
-	err := r.finish(ctx, j, run)
-	if run.Outcome == results.Error && retryable(ctx, run) {
-		r.log.Warn("monitor error; retrying once", "journey", j.Name, "run", run.ID, "error", run.Error)
-		run = r.attempt(ctx, j, 2)
-		err = errors.Join(err, r.finish(ctx, j, run))
+	var runs []*results.Run
+	var err error
+	if r.acquire(ctx) {
+		runs, err = r.attempts(ctx, j)
+		r.release()
 	}
-	return run, err
+	if len(runs) == 0 {
+		return nil, errors.Join(fmt.Errorf("%w: %w", ErrNotStarted, context.Cause(ctx)), err)
+	}
+	return runs[len(runs)-1], err
 }
 
-// retryable says whether an error run is worth a second attempt: not when
-// the user interrupted, nor when the browser is not installed.
-func retryable(ctx context.Context, run *results.Run) bool {
-	if ctx.Err() != nil || run.Cause != results.CauseMonitor {
+// acquire takes one of the runner's slots, or gives up when ctx ends.
+func (r *Runner) acquire(ctx context.Context) bool {
+	if ctx.Err() != nil {
 		return false
 	}
-	return !strings.Contains(run.Error, "install it")
+	select {
+	case r.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
+func (r *Runner) release() { <-r.slots }
+
+// attempts runs j, and again when the first attempt is worth a retry. The
+// caller holds a slot.
+func (r *Runner) attempts(ctx context.Context, j *journeys.Journey) ([]*results.Run, error) {
+	var runs []*results.Run
+	var errs []error
+	for n := 1; n <= 2; n++ {
+		x := r.attempt(ctx, j, n)
+		if x == nil {
+			break
+		}
+		retry := n == 1 && x.retryable(ctx)
+		x.run.Retried = retry
+		runs = append(runs, x.run)
+		errs = append(errs, r.finish(ctx, j, x.run))
+		if !retry {
+			break
+		}
+		x.log.Warn("monitor error; retrying once", "journey", j.Name, "run", x.run.ID, "error", x.run.Error)
+	}
+	return runs, errors.Join(errs...)
+}
+
+// finish hands a run to the Sink and the Observer.
 func (r *Runner) finish(ctx context.Context, j *journeys.Journey, run *results.Run) error {
 	var err error
 	if r.opts.Sink != nil {
@@ -131,31 +211,39 @@ func (r *Runner) finish(ctx context.Context, j *journeys.Journey, run *results.R
 	return err
 }
 
-// attempt runs j once; it never returns nil.
-func (r *Runner) attempt(ctx context.Context, j *journeys.Journey, attempt int) *results.Run {
-	start := r.opts.Now()
-	run := &results.Run{
+// attempt runs j once. It returns nil when ctx ended before the first
+// step: a run that never started is not a run.
+func (r *Runner) attempt(ctx context.Context, j *journeys.Journey, attempt int) *execution {
+	x := &execution{r: r, j: j, t0: r.opts.Now(), log: r.log}
+	x.run = &results.Run{
 		ID:             r.opts.NewID(),
 		Journey:        j.Name,
 		Title:          j.Title,
 		File:           j.File,
 		Trigger:        r.opts.Trigger,
 		Location:       r.opts.Location,
-		StartedAt:      start,
 		DefinitionHash: j.Hash,
 		Attempt:        attempt,
 	}
-	if r.opts.Observer != nil {
-		r.opts.Observer.RunStarted(run)
-	}
-	x := &execution{r: r, j: j, run: run, start: start}
 	x.execute(ctx)
-	run.FinishedAt = r.opts.Now()
-	run.Duration = run.FinishedAt.Sub(start)
+	if !x.began {
+		return nil
+	}
+	run := x.run
+	done := r.opts.Now()
+	if x.stepsEnd.IsZero() {
+		// No step ran: the monitor gave up while setting up.
+		run.StartedAt, run.FinishedAt = done, done
+		run.Setup = done.Sub(x.t0)
+	} else {
+		run.StartedAt, run.FinishedAt = x.stepsStart, x.stepsEnd
+		run.Duration = x.stepsEnd.Sub(x.stepsStart)
+		run.Setup = x.stepsStart.Sub(x.t0) + done.Sub(x.stepsEnd)
+	}
 	run.BrowserVersion = r.b.Version()
 	x.conclude()
-	x.mask()
-	return run
+	run.Clean(x.mask)
+	return x
 }
 
 // execution is the state of one attempt.
@@ -163,63 +251,92 @@ type execution struct {
 	r     *Runner
 	j     *journeys.Journey
 	run   *results.Run
-	start time.Time
+	log   *slog.Logger // masks secrets once the scope knows them
 	scope *journeys.Scope
 	site  *url.URL
 	page  *page
 
-	failed bool   // a non-optional step failed or errored: skip the rest
-	params params // the snippet params of the use running now
+	t0                   time.Time // the attempt began (set-up included)
+	stepsStart, stepsEnd time.Time // the first step's start, the last one's end
+	began                bool      // the run counts: it reached its steps, or the monitor failed first
+
+	failed     bool   // a non-optional step failed or errored: skip the rest
+	aborted    bool   // ctx ended during a step: skip the rest, clean-up too
+	monitorErr error  // the monitor's failure that decided an error run
+	params     params // the snippet params of the use running now
 }
 
-// execute opens the tab and runs the steps. Problems of the monitor end up
-// in run.Outcome error; problems of the site in failed steps.
+// mask hides the run's secrets; before the scope exists there are none.
+func (x *execution) mask(s string) string {
+	if x.scope == nil {
+		return s
+	}
+	return x.scope.Mask(s)
+}
+
+// execute prepares the run and runs its steps. Problems of the monitor
+// end up in run.Outcome error; problems of the site in failed steps.
 func (x *execution) execute(ctx context.Context) {
 	j, run := x.j, x.run
-	scope, err := journeys.NewScope(j, journeys.RunInfo{ID: run.ID, Time: x.start, Site: x.r.opts.BaseURL}, x.r.opts.Env)
+	if ctx.Err() != nil {
+		return
+	}
+	scope, err := journeys.NewScope(j, journeys.RunInfo{ID: run.ID, Time: x.t0, Site: x.r.opts.BaseURL}, x.r.opts.Env)
 	if err != nil {
-		x.monitorError(fmt.Sprintf("prepare journey: %v", err))
+		x.setupFailed(fmt.Errorf("prepare journey: %w", err), false)
 		return
 	}
 	x.scope = scope
+	x.log = slog.New(maskHandler{x.r.log.Handler(), scope.Mask})
 	site, err := scope.Expand("${site}")
 	if err != nil {
-		x.monitorError(fmt.Sprintf("site: %v", err))
+		x.setupFailed(fmt.Errorf("site: %w", err), false)
 		return
 	}
 	if site != "" {
 		u, err := url.Parse(site)
 		if err != nil || u.Scheme == "" || u.Host == "" {
-			x.monitorError(fmt.Sprintf("site %q is not an absolute URL like http://shop.example.com", site))
+			x.setupFailed(fmt.Errorf("site %q is not an absolute URL like http://shop.example.com", site), false)
 			return
 		}
 		x.site = u
+	}
+	headers, err := scope.ResolveMap("headers", j.Headers)
+	if err != nil {
+		x.setupFailed(err, false)
+		return
+	}
+
+	tab, closeTab, err := x.r.b.Tab(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			x.setupFailed(err, true)
+		}
+		return
+	}
+	defer closeTab()
+	p, err := newPage(tab, x.r.opts.ScreenshotQuality, x.r.opts.Now, x.log.Debug)
+	if err == nil {
+		x.page = p
+		err = p.setup(tab, j, headers)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			x.setupFailed(fmt.Errorf("prepare tab: %w", err), true)
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		return
 	}
 
 	timeout := j.Timeout
 	if timeout <= 0 {
 		timeout = journeys.DefaultRunTimeout
 	}
-	tab, closeTab, err := x.r.b.Tab(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			x.monitorError("interrupted before the run started")
-			return
-		}
-		x.monitorError(err.Error())
-		return
-	}
-	defer closeTab()
-	p, err := newPage(tab, x.r.opts.ScreenshotQuality)
-	if err != nil {
-		x.monitorError(fmt.Sprintf("prepare tab: %v", err))
-		return
-	}
-	x.page = p
-	if err := p.setup(tab, j); err != nil {
-		x.monitorError(fmt.Sprintf("prepare tab: %v", err))
-		return
-	}
+	x.begin()
+	x.stepsStart = x.r.opts.Now()
+	p.begin(x.stepsStart)
 	runCtx, cancel := context.WithTimeout(tab, timeout)
 	defer cancel()
 
@@ -232,16 +349,25 @@ func (x *execution) execute(ctx context.Context) {
 			Action:   string(st.Action),
 			Line:     st.Pos.Line,
 			Optional: st.Optional,
-			Start:    x.r.opts.Now().Sub(x.start),
+			Start:    x.r.opts.Now().Sub(x.stepsStart),
 		}
-		if x.failed && !st.Always {
+		switch {
+		case x.aborted || (x.failed && !st.Always):
 			res.Status = results.StepSkipped
-		} else if err := x.enter(&steps[i]); err != nil {
-			x.refuse(st, &res, err)
-		} else {
-			x.step(ctx, tab, runCtx, st, &res)
+		case ctx.Err() != nil:
+			x.abort(&res)
+		default:
+			if err := x.enter(&steps[i]); err != nil {
+				x.refuse(st, &res, err)
+			} else {
+				x.step(ctx, tab, runCtx, st, &res)
+			}
 		}
 		x.leave(&steps[i])
+		if res.Status != results.StepSkipped {
+			x.stepsEnd = x.r.opts.Now()
+		}
+		res.Clean(x.mask)
 		run.Steps = append(run.Steps, res)
 		if x.r.opts.Observer != nil {
 			x.r.opts.Observer.StepFinished(run, &run.Steps[len(run.Steps)-1])
@@ -249,154 +375,107 @@ func (x *execution) execute(ctx context.Context) {
 	}
 }
 
-// monitorError ends the run as error before any step could run.
-func (x *execution) monitorError(msg string) {
+// begin makes the attempt a run: from here on it is reported and kept.
+func (x *execution) begin() {
+	x.began = true
+	if x.r.opts.Observer != nil {
+		x.r.opts.Observer.RunStarted(x.run)
+	}
+}
+
+// setupFailed ends the run as error before any step could run. transient
+// says whether trying again could help (a tab that would not open), as
+// opposed to a journey that cannot run as configured (a secret not set).
+func (x *execution) setupFailed(err error, transient bool) {
+	x.begin()
 	x.run.Outcome = results.Error
 	x.run.Cause = results.CauseMonitor
-	x.run.Error = msg
+	x.run.Error = err.Error()
 	x.failed = true
-}
-
-// step runs one step and fills res.
-func (x *execution) step(ctx, tab, runCtx context.Context, st *journeys.Step, res *results.Step) {
-	timeout := st.Timeout
-	if timeout <= 0 {
-		timeout = journeys.DefaultStepTimeout
-	}
-	// Cleanup steps still run after the run budget is spent.
-	parent := runCtx
-	if st.Always && runCtx.Err() != nil {
-		parent = tab
-	}
-	sctx, cancel := context.WithTimeout(parent, timeout)
-	defer cancel()
-
-	x.page.stepStarted()
-	t0 := x.r.opts.Now()
-	err := x.do(sctx, st, res)
-	res.Duration = x.r.opts.Now().Sub(t0)
-	res.URL = x.page.url()
-
-	switch {
-	case err == nil:
-		res.Status = results.StepPassed
-		switch th := st.Threshold; {
-		case th.Fail > 0 && res.Duration > th.Fail:
-			res.Status, res.Cause = results.StepFailed, results.CauseTimeout
-			res.Error = fmt.Sprintf("took %s, over the fail threshold of %s", round(res.Duration), th.Fail)
-		case th.Warn > 0 && res.Duration > th.Warn:
-			res.Status = results.StepDegraded
-			res.Error = fmt.Sprintf("took %s, over the warn threshold of %s", round(res.Duration), th.Warn)
-		}
-	default:
-		x.classify(ctx, tab, runCtx, sctx, st, err, res)
-	}
-
-	policy := x.j.Screenshots
-	failedNow := res.Status == results.StepFailed || res.Status == results.StepError
-	want := st.Screenshot == "always" ||
-		(st.Screenshot != "never" && (policy == journeys.ScreenshotsEveryStep ||
-			(failedNow && policy != journeys.ScreenshotsNever)))
-	if want && !browser.Dead(tab) {
-		label := "step"
-		if failedNow {
-			label = "failure"
-		}
-		x.capture(tab, res, label)
-	}
-	if failedNow && !st.Optional {
-		x.failed = true
+	if transient {
+		x.monitorErr = err
 	}
 }
 
-// capture adds a screenshot of the page to res, within its own short
-// budget: the step's own deadline may be spent already.
-func (x *execution) capture(tab context.Context, res *results.Step, label string) {
-	cctx, cancel := context.WithTimeout(tab, 5*time.Second)
-	defer cancel()
-	data, err := x.page.screenshot(cctx)
-	if err != nil {
-		x.r.log.Warn("screenshot failed", "journey", x.j.Name, "step", res.Index, "error", err)
-		return
-	}
-	res.Artifacts = append(res.Artifacts, results.Artifact{Kind: results.ArtifactScreenshot, Label: label, Data: data})
+// abort records a step cut short by ctx ending (Ctrl-C, a shutdown).
+func (x *execution) abort(res *results.Step) {
+	res.Status = results.StepAborted
+	res.Cause = results.CauseNone
+	res.Error = "interrupted: the run was cut short here"
+	x.aborted = true
 }
 
-// classify turns an action's error into a status, cause and message. The
-// rule that matters most: only the site's failures are `failed`; the
-// monitor's own are `error`.
-func (x *execution) classify(ctx, tab, runCtx, sctx context.Context, st *journeys.Step, err error, res *results.Step) {
-	res.Status = results.StepFailed
-	var se *stepError
-	switch {
-	case browser.Dead(tab):
-		res.Status, res.Cause = results.StepError, results.CauseMonitor
-		res.Error = "the browser crashed or was killed during the step: " + err.Error()
-	case ctx.Err() != nil:
-		res.Status, res.Cause = results.StepError, results.CauseMonitor
-		res.Error = "interrupted"
-	case errors.As(err, &se):
-		res.Cause, res.Error, res.Expected, res.Actual = se.cause, se.msg, se.expected, se.actual
-		if se.cause == results.CauseMonitor {
-			res.Status = results.StepError
-		}
-	case runCtx.Err() != nil && !st.Always && errors.Is(err, context.DeadlineExceeded):
-		res.Cause = results.CauseTimeout
-		res.Error = fmt.Sprintf("run timeout of %s exceeded during this step", x.j.Timeout)
-	case sctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		res.Cause = results.CauseTimeout
-		res.Error = fmt.Sprintf("timed out after %s: %v", st.Timeout, err)
-	default:
-		// An error we did not foresee comes from our side, not the site's:
-		// never cry wolf.
-		res.Status, res.Cause = results.StepError, results.CauseMonitor
-		res.Error = err.Error()
+// retryable says whether an error run is worth a second attempt at once:
+// only when the monitor stumbled (the browser crashed or would not give a
+// tab), not when the journey cannot run as configured, the browser is not
+// installed, or the user interrupted.
+func (x *execution) retryable(ctx context.Context) bool {
+	if ctx.Err() != nil || x.run.Outcome != results.Error || x.monitorErr == nil {
+		return false
 	}
-	// A page that answered an error, or threw, during a failed step is very
-	// likely why it failed: say so, and blame the right thing.
-	if res.Status == results.StepFailed && (res.Cause == results.CauseAssertion || res.Cause == results.CauseSelector || res.Cause == results.CauseTimeout) {
-		if doc, exc := x.page.recent(); doc != "" {
-			res.Cause = results.CauseHTTP
-			res.Error += "; the page " + doc
-		} else if exc != "" {
-			res.Cause = results.CauseScript
-			res.Error += "; the page threw: " + exc
-		}
-	}
+	var ni *browser.NotInstalledError
+	return !errors.As(x.monitorErr, &ni)
 }
 
 // conclude derives the run outcome from the steps and thresholds, by the
-// one rule of results.Decide.
+// one rule of results.Decide; a run that failed in set-up is decided
+// already.
 func (x *execution) conclude() {
 	run := x.run
-	if run.Outcome == results.Error {
+	if run.Outcome == results.Error && len(run.Steps) == 0 {
 		return
 	}
 	v := results.Decide(run.Steps, run.Duration, results.Limits{Warn: x.j.Thresholds.Warn, Fail: x.j.Thresholds.Fail})
 	run.Outcome, run.Cause, run.Error = v.Outcome, v.Cause, v.Error
+	run.FailingStep = 0
 	if v.Outcome != results.Degraded {
 		run.FailingStep = v.Step
 	}
 }
 
-// mask removes secret values from everything the run reports.
-func (x *execution) mask() {
-	if x.scope == nil {
-		return
-	}
-	m := x.scope.Mask
-	run := x.run
-	run.Error = m(run.Error)
-	for i := range run.Steps {
-		s := &run.Steps[i]
-		s.Name, s.Error, s.Expected, s.Actual, s.URL = m(s.Name), m(s.Error), m(s.Expected), m(s.Actual), m(s.URL)
-	}
+// maskHandler is a slog.Handler that hides the run's secrets in every
+// message and attribute before they reach the real handler.
+type maskHandler struct {
+	h    slog.Handler
+	mask func(string) string
 }
 
-// round keeps durations readable in messages.
-func round(d time.Duration) time.Duration {
-	if d > time.Second {
-		return d.Round(10 * time.Millisecond)
+func (m maskHandler) Enabled(ctx context.Context, l slog.Level) bool { return m.h.Enabled(ctx, l) }
+
+func (m maskHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, m.mask(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(m.attr(a))
+		return true
+	})
+	return m.h.Handle(ctx, out)
+}
+
+func (m maskHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	masked := make([]slog.Attr, len(as))
+	for i, a := range as {
+		masked[i] = m.attr(a)
 	}
-	return d.Round(time.Millisecond)
+	return maskHandler{m.h.WithAttrs(masked), m.mask}
+}
+
+func (m maskHandler) WithGroup(name string) slog.Handler {
+	return maskHandler{m.h.WithGroup(name), m.mask}
+}
+
+// attr masks one attribute's value, as the text it would print.
+func (m maskHandler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindGroup:
+		g := v.Group()
+		out := make([]any, len(g))
+		for i, e := range g {
+			out[i] = m.attr(e)
+		}
+		return slog.Group(a.Key, out...)
+	case slog.KindString, slog.KindAny:
+		return slog.String(a.Key, m.mask(v.String()))
+	}
+	return a
 }

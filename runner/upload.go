@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
@@ -23,21 +22,19 @@ func (x *execution) upload(ctx context.Context, fields []journeys.Field) error {
 		if _, err := x.await(ctx, fl.Locator, "present", lookup{}); err != nil {
 			return err
 		}
-		v, err := x.expand(fl.Locator.Value)
-		if err != nil {
-			return err
-		}
 		// The browser reads the file: it needs a path that does not depend
 		// on its working directory.
 		file, err := filepath.Abs(fl.Value)
 		if err != nil {
 			return fail(results.CauseMonitor, "upload %s: %v", fl.Value, err)
 		}
-		obj, err := x.page.element(ctx, jsLocator{Kind: string(fl.Locator.Kind), Value: v})
-		if err != nil {
+		obj, refused, err := x.page.fileInput(ctx, jsLocator{Kind: string(fl.Locator.Kind), Value: fl.Locator.Value})
+		switch {
+		case err != nil:
 			return fmt.Errorf("find %s for upload: %w", fl.Locator.Raw, err)
-		}
-		if obj == nil {
+		case refused != "":
+			return fail(results.CauseSelector, "%s: %s", fl.Locator.Raw, refused)
+		case obj == nil:
 			// It was present a moment ago: the page replaced it.
 			return fail(results.CauseSelector, "%s disappeared before the file could be set", fl.Locator.Raw)
 		}
@@ -47,28 +44,30 @@ func (x *execution) upload(ctx context.Context, fields []journeys.Field) error {
 			return err
 		}))
 		if err != nil {
-			if strings.Contains(err.Error(), "not a file input") {
-				return fail(results.CauseSelector, "%s is not an <input type=file>", fl.Locator.Raw)
-			}
 			return fmt.Errorf("upload to %s: %w", fl.Locator.Raw, err)
 		}
 	}
 	return nil
 }
 
-// element returns the page's element for loc as a remote object, or nil
-// when none matches now. The caller releases it.
-func (p *page) element(ctx context.Context, loc jsLocator) (*runtime.RemoteObject, error) {
+// fileInput returns the page's <input type=file> for loc as a remote
+// object, or why the element found is not one, or nil when none matches
+// now. The caller releases the object.
+func (p *page) fileInput(ctx context.Context, loc jsLocator) (obj *runtime.RemoteObject, refused string, err error) {
 	arg, err := json.Marshal(lookup{Loc: loc, State: "present", Op: "element"})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	obj, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject]("("+pageJS+")("+string(arg)+")", chromedp.EvalAwaitPromise))
+	obj, err = chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject]("("+pageJS+")("+string(arg)+")", chromedp.EvalAwaitPromise))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if obj.Subtype != runtime.RemoteObjectSubtypeNode {
-		return nil, nil
+	switch {
+	case obj.Type == runtime.RemoteObjectTypeString:
+		_ = json.Unmarshal(obj.Value, &refused)
+		return nil, refused, nil
+	case obj.Subtype != runtime.RemoteObjectSubtypeNode:
+		return nil, "", nil
 	}
-	return obj, nil
+	return obj, "", nil
 }

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"fmt"
+
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/results"
 )
@@ -55,9 +57,9 @@ func (x *execution) enter(p *planned) error {
 	x.params = params{use: p.use, saved: map[string]string{}}
 	vals := map[string]string{}
 	for name, tmpl := range p.use.With {
-		v, err := x.expand(tmpl)
+		v, err := x.scope.Expand(tmpl)
 		if err != nil {
-			return err
+			return fmt.Errorf("use %s: with.%s: %w", p.use.File, name, err)
 		}
 		vals[name] = v
 	}
