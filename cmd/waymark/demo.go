@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
-	"path"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/waymarkhq/waymark/examples"
 	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
 )
 
@@ -91,13 +90,13 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 		}
 	}
 
-	cfg, err := loadConfig(a.configPath)
+	cfg, err := a.loadConfig()
 	if err != nil {
 		return badInput(err)
 	}
-	js, err := exampleJourneys()
+	js, err := journeys.LoadFS(examples.JourneysFS, "examples")
 	if err != nil {
-		return err
+		return fmt.Errorf("example journeys are invalid (a bug): %w", err)
 	}
 	pool, err := a.startBrowser(ctx, cfg)
 	if err != nil {
@@ -114,11 +113,11 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(a.stdout, "running %d example journeys against it (recorded in %s)\n\n", len(js), db)
-	runs, err := a.execute(ctx, pool, cfg, js, runOptions{baseURL: base, parallel: cfg.Browser.MaxConcurrent, sink: st, trigger: "manual"})
+	runs, err := a.execute(ctx, pool, cfg, js, runOptions{baseURL: base, parallel: cfg.Browser.MaxConcurrent, sink: st, trigger: results.TriggerManual})
+	rerr := a.report(runs, runFlags{artifacts: f.artifacts})
 	if err != nil {
 		return err
 	}
-	rerr := a.report(runs, runFlags{artifacts: f.artifacts})
 	fmt.Fprintf(a.stdout, `
 Where to look:
   the runs         %s — every run, step, timing and screenshot (SQLite)
@@ -128,37 +127,4 @@ Where to look:
   a broken shop    waymark demo --faults payment=500,add-to-cart=broken
 `, db, f.artifacts, base)
 	return rerr
-}
-
-// exampleJourneys parses the example journeys embedded in the binary.
-func exampleJourneys() ([]*journeys.Journey, error) {
-	var out []*journeys.Journey
-	var errs journeys.ErrorList
-	err := fs.WalkDir(examples.JourneysFS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || (path.Ext(p) != ".yaml" && path.Ext(p) != ".yml") {
-			return err
-		}
-		data, err := fs.ReadFile(examples.JourneysFS, p)
-		if err != nil {
-			return err
-		}
-		j, err := journeys.Parse(path.Join("examples", p), data)
-		var el journeys.ErrorList
-		switch {
-		case errors.As(err, &el):
-			errs = append(errs, el...)
-		case err != nil:
-			return err
-		default:
-			out = append(out, j)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read example journeys: %w", err)
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("example journeys are invalid (a bug): %w", errs)
-	}
-	return out, nil
 }

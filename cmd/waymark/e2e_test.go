@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,10 +15,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,12 +44,20 @@ var jpegMagic = []byte{0xFF, 0xD8, 0xFF}
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// seen is closed once the buffer holds needle, when needle is set.
+	needle string
+	seen   chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	if s.needle != "" && bytes.Contains(s.b.Bytes(), []byte(s.needle)) {
+		close(s.seen)
+		s.needle = ""
+	}
+	return n, err
 }
 
 func (s *syncBuffer) String() string {
@@ -70,13 +82,22 @@ func envFunc(env map[string]string) func(string) (string, bool) {
 
 // start runs the CLI in a goroutine; wait for it with await.
 func start(ctx context.Context, env map[string]string, args ...string) <-chan result {
-	done := make(chan result, 1)
-	go func() {
-		var out, errOut syncBuffer
-		code := run(ctx, args, &out, &errOut, envFunc(env))
-		done <- result{code, out.String(), errOut.String()}
-	}()
+	done, _ := startWatching(ctx, env, "", args...)
 	return done
+}
+
+// startWatching is start, and also closes seen once stdout holds needle
+// (never when needle is ""), so a test can wait for what the command says
+// instead of guessing a delay.
+func startWatching(ctx context.Context, env map[string]string, needle string, args ...string) (done <-chan result, seen <-chan struct{}) {
+	d := make(chan result, 1)
+	out := &syncBuffer{needle: needle, seen: make(chan struct{})}
+	go func() {
+		var errOut syncBuffer
+		code := run(ctx, args, out, &errOut, envFunc(env))
+		d <- result{code, out.String(), errOut.String()}
+	}()
+	return d, out.seen
 }
 
 // await waits at most limit for the CLI to return.
@@ -381,23 +402,71 @@ func TestBadInput(t *testing.T) {
 	journey := func(extra string) string {
 		return "name: x\nsite: http://127.0.0.1:1\n" + extra + "steps:\n  - goto: /\n"
 	}
+	// database makes a database of the current schema at path.
+	database := func(t *testing.T, path string) {
+		t.Helper()
+		st, err := store.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
 	tests := []struct {
-		name string
-		file string   // journey file content, written as DIR/j.yaml; "" = use the examples
-		args []string // after "run PATH"
-		want []string // in the one line on stderr
+		name  string
+		file  string                         // journey file content, written as DIR/j.yaml; "" = use the examples
+		setup func(t *testing.T, dir string) // makes what the case needs in DIR
+		args  []string                       // after "run PATH"
+		want  []string                       // in the one line on stderr
 	}{
-		{"malformed YAML", "name: x\nsteps:\n  - goto: [\n", nil, []string{"j.yaml:3", "YAML"}},
-		{"unknown key", journey("colour: blue\n"), nil, []string{"j.yaml:3:1", `unknown key "colour"`}},
-		{"bad cron", journey("schedule: \"61 * * * *\"\n"), nil, []string{"j.yaml:3:", "schedule", "cron"}},
-		{"bad duration", journey("timeout: 5 parsecs\n"), nil, []string{"j.yaml:3:", "timeout", "duration", "10s"}},
-		{"missing path", "", []string{"DIR/nope.yaml"}, []string{"nope.yaml", "not found"}},
-		{"base URL not a URL", "", []string{"--base-url", "not-a-url"}, []string{"--base-url", "not-a-url", "http"}},
-		{"base URL not http", "", []string{"--base-url", "ftp://x"}, []string{"--base-url", "ftp://x", "http"}},
-		{"negative parallel", "", []string{"--parallel", "-1"}, []string{"--parallel", "-1"}},
-		{"unknown flag", "", []string{"--colour"}, []string{"unknown flag", "--colour"}},
-		{"database dir missing", "", []string{"--database", "/nonexistent-dir/w.db"}, []string{"/nonexistent-dir"}},
-		{"junit unwritable", "", []string{"--junit", "/proc/nope/j.xml"}, []string{"--junit", "/proc/nope/j.xml"}},
+		{"malformed YAML", "name: x\nsteps:\n  - goto: [\n", nil, nil, []string{"j.yaml:3", "YAML"}},
+		{"unknown key", journey("colour: blue\n"), nil, nil, []string{"j.yaml:3:1", `unknown key "colour"`}},
+		{"bad cron", journey("schedule: \"61 * * * *\"\n"), nil, nil, []string{"j.yaml:3:", "schedule", "cron"}},
+		{"bad duration", journey("timeout: 5 parsecs\n"), nil, nil, []string{"j.yaml:3:", "timeout", "duration", "10s"}},
+		{"secret not set", journey("vars: {password: \"${secret:WM_TEST_UNSET_SECRET}\"}\n"), nil, nil,
+			[]string{"j.yaml:3:", "secret WM_TEST_UNSET_SECRET is not set"}},
+		{"missing path", "", nil, []string{"DIR/nope.yaml"}, []string{"nope.yaml", "not found"}},
+		{"base URL not a URL", "", nil, []string{"--base-url", "not-a-url"}, []string{"--base-url", "not-a-url", "http"}},
+		{"base URL not http", "", nil, []string{"--base-url", "ftp://x"}, []string{"--base-url", "ftp://x", "http"}},
+		{"base URL without host", "", nil, []string{"--base-url", "http://:80"},
+			[]string{"--base-url", `"http://:80"`, "no host name", "want an absolute http(s) URL"}},
+		{"base URL port out of range", "", nil, []string{"--base-url", "http://127.0.0.1:99999"},
+			[]string{"--base-url", `"http://127.0.0.1:99999"`, "port 99999", "want a port from 1 to 65535"}},
+		{"negative parallel", "", nil, []string{"--parallel", "-1"}, []string{"--parallel", "-1"}},
+		{"unknown flag", "", nil, []string{"--colour"}, []string{"unknown flag", "--colour"}},
+		{"database dir missing", "", nil, []string{"--database", "/nonexistent-dir/w.db"}, []string{"/nonexistent-dir"}},
+		{"database read-only", "", func(t *testing.T, dir string) {
+			database(t, filepath.Join(dir, "ro.db"))
+			readOnly(t, filepath.Join(dir, "ro.db"))
+		}, []string{"--database", "DIR/ro.db"}, []string{`open database "DIR/ro.db"`, `file "DIR/ro.db" is not writable`}},
+		{"database in a read-only directory", "", func(t *testing.T, dir string) {
+			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			database(t, filepath.Join(dir, "ro", "w.db"))
+			readOnly(t, filepath.Join(dir, "ro"))
+		}, []string{"--database", "DIR/ro/w.db"}, []string{`open database "DIR/ro/w.db"`, `directory "DIR/ro" is not writable`}},
+		{"junit unwritable", "", nil, []string{"--junit", "/proc/nope/j.xml"},
+			[]string{`--junit "/proc/nope/j.xml"`, `directory "/proc" is not writable`, "want a file"}},
+		{"junit is a directory", "", nil, []string{"--junit", "DIR"}, []string{`--junit "DIR"`, "is a directory", "want a file"}},
+		{"json is a directory", "", nil, []string{"--json", "DIR"}, []string{`--json "DIR"`, "is a directory", "want a file"}},
+		{"junit under a file", "", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "plain"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"--junit", "DIR/plain/j.xml"}, []string{`--junit "DIR/plain/j.xml"`, `"DIR/plain" is not a directory`}},
+		{"json in a read-only directory", "", func(t *testing.T, dir string) {
+			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			readOnly(t, filepath.Join(dir, "ro"))
+		}, []string{"--json", "DIR/ro/new/r.json"}, []string{`--json "DIR/ro/new/r.json"`, `directory "DIR/ro" is not writable`}},
+		{"artifacts unwritable", "", nil, []string{"--artifacts", "/proc/art"},
+			[]string{`--artifacts "/proc/art"`, `directory "/proc" is not writable`, "want a directory"}},
+		{"artifacts is a file", "", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "plain"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"--artifacts", "DIR/plain"}, []string{`--artifacts "DIR/plain"`, `"DIR/plain" is not a directory`, "want a directory"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -410,11 +479,20 @@ func TestBadInput(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if tc.setup != nil {
+				tc.setup(t, dir)
+			}
+			// Every journey runs against this site (a case's own --base-url
+			// comes later and wins), so a run that started shows as a request.
+			var requests atomic.Int64
+			site := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
+			defer site.Close()
 			db := filepath.Join(dir, "x.db")
-			args := []string{"run", path, "--record", "--database", db}
+			args := []string{"run", path, "--record", "--database", db, "--base-url", site.URL}
 			for _, a := range tc.args {
 				args = append(args, strings.ReplaceAll(a, "DIR", dir))
 			}
+			before := listing(t, dir)
 			// The last --database wins, so the nonexistent one replaces db.
 			r := cli(t, nil, args...)
 			if r.code != reports.ExitBadInput {
@@ -424,14 +502,222 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stderr is not one line starting %q:\n%s", "waymark: ", r.stderr)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(r.stderr, w) {
+				if w = strings.ReplaceAll(w, "DIR", dir); !strings.Contains(r.stderr, w) {
 					t.Errorf("stderr lacks %q: %s", w, r.stderr)
 				}
 			}
 			if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("database %s was created (stat: %v)", db, err)
 			}
+			if n := requests.Load(); n != 0 {
+				t.Errorf("the site got %d requests, want none: a run started", n)
+			}
+			if after := listing(t, dir); !slices.Equal(after, before) {
+				t.Errorf("files changed\nbefore: %q\n after: %q", before, after)
+			}
 		})
+	}
+}
+
+// listing describes every file and directory under dir, files by size and
+// content hash, to show that something left dir as it was.
+func listing(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			files = append(files, path+"/")
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, fmt.Sprintf("%s %d bytes %x", path, len(b), sha256.Sum256(b)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// readOnly makes path, a file or a directory, read-only for this process
+// until the test ends. Mode bits do that for a user; root ignores them, so
+// as root it sets the immutable attribute instead (chattr +i, which needs
+// CAP_LINUX_IMMUTABLE and a file system that has the attribute, such as
+// ext4). It skips the test when neither works.
+func readOnly(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+			t.Skipf("cannot make %s read-only as root: chattr +i: %v %s", path, err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
+				t.Errorf("chattr -i %s: %v %s", path, err, out)
+			}
+		})
+	} else {
+		mode := os.FileMode(0o444)
+		if fi.IsDir() {
+			mode = 0o555
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(path, fi.Mode().Perm()) })
+	}
+	// Prove it took, so a test cannot pass for want of a read-only path.
+	probe := path
+	if fi.IsDir() {
+		probe = filepath.Join(path, "probe")
+	}
+	if f, err := os.OpenFile(probe, os.O_RDWR|os.O_CREATE, 0o644); err == nil {
+		f.Close()
+		os.Remove(probe)
+		t.Skipf("cannot make %s read-only here: it can still be written", path)
+	}
+}
+
+func TestCheckBaseURL(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string // in the error; "" for none
+	}{
+		{"http://127.0.0.1:8085", ""},
+		{"https://shop.example.com", ""},
+		{"http://shop.example.com:65535/base/", ""},
+		{"http://[::1]:8085", ""},
+		{"http://user:pw@localhost:1", ""},
+		{"not-a-url", "want an absolute http(s) URL"},
+		{"ftp://x", "want an absolute http(s) URL"},
+		{"http:///path", "want an absolute http(s) URL"},
+		{"http://:80", "no host name"},
+		{"http://user@:80", "no host name"},
+		{"http://127.0.0.1:99999", "port 99999: want a port from 1 to 65535"},
+		{"http://127.0.0.1:65536", "port 65536: want a port from 1 to 65535"},
+		{"http://127.0.0.1:0", "port 0: want a port from 1 to 65535"},
+		{"http://127.0.0.1:99999999999999999999", "port 99999999999999999999: want a port from 1 to 65535"},
+		{"http://127.0.0.1:80a", "want an absolute http(s) URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := checkBaseURL(tt.url)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("checkBaseURL(%q) = %v, want it accepted", tt.url, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("checkBaseURL(%q) = %v, want an error with %q", tt.url, err, tt.want)
+			case err != nil && !strings.HasPrefix(err.Error(), fmt.Sprintf("--base-url %q: ", tt.url)):
+				t.Errorf("checkBaseURL(%q) = %v, want it to name the flag and the value", tt.url, err)
+			}
+		})
+	}
+}
+
+// TestCheckOutputPaths checks checkWritable (report files) and checkDir
+// (the artifacts directory): what they accept and refuse, and that they
+// create nothing either way.
+func TestCheckOutputPaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		check func(string) error
+		path  string // DIR is the test's directory
+		want  string // the error; "" to accept
+	}{
+		{"new file", nil, checkWritable, "DIR/j.xml", ""},
+		{"new file in new directories", nil, checkWritable, "DIR/a/b/j.xml", ""},
+		{"existing file", func(t *testing.T, dir string) { write(t, filepath.Join(dir, "j.xml")) }, checkWritable, "DIR/j.xml", ""},
+		{"a device", nil, checkWritable, "/dev/null", ""},
+		{"a directory", nil, checkWritable, "DIR", "is a directory"},
+		{"under a file", func(t *testing.T, dir string) { write(t, filepath.Join(dir, "f")) }, checkWritable,
+			"DIR/f/a/j.xml", `"DIR/f" is not a directory`},
+		{"under /proc", nil, checkWritable, "/proc/waymark/j.xml", `directory "/proc" is not writable`},
+		{"read-only file", func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "j.xml"))
+			readOnly(t, filepath.Join(dir, "j.xml"))
+		}, checkWritable, "DIR/j.xml", "the file is not writable"},
+		{"in a read-only directory", func(t *testing.T, dir string) {
+			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			readOnly(t, filepath.Join(dir, "ro"))
+		}, checkWritable, "DIR/ro/a/j.xml", `directory "DIR/ro" is not writable`},
+
+		{"existing directory", nil, checkDir, "DIR", ""},
+		{"new directories", nil, checkDir, "DIR/a/b", ""},
+		{"new directory, trailing slash", nil, checkDir, "DIR/a/", ""},
+		{"a file", func(t *testing.T, dir string) { write(t, filepath.Join(dir, "f")) }, checkDir, "DIR/f", `"DIR/f" is not a directory`},
+		{"directory under /proc", nil, checkDir, "/proc/art", `directory "/proc" is not writable`},
+		{"read-only directory", func(t *testing.T, dir string) {
+			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			readOnly(t, filepath.Join(dir, "ro"))
+		}, checkDir, "DIR/ro", `directory "DIR/ro" is not writable`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if tt.setup != nil {
+				tt.setup(t, dir)
+			}
+			before := listing(t, dir)
+			err := tt.check(strings.ReplaceAll(tt.path, "DIR", dir))
+			if want := strings.ReplaceAll(tt.want, "DIR", dir); fmt.Sprint(err) != want && !(want == "" && err == nil) {
+				t.Errorf("check(%q) = %v, want %s", tt.path, err, cmp.Or(want, "nil"))
+			}
+			if after := listing(t, dir); !slices.Equal(after, before) {
+				t.Errorf("the check changed files\nbefore: %q\n after: %q", before, after)
+			}
+		})
+	}
+}
+
+// write creates an empty file at path.
+func write(t *testing.T, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReportDirsCreated runs with report and artifact paths in directories
+// that do not exist yet: the checks create nothing, so the directories must
+// still be made for the reports.
+func TestReportDirsCreated(t *testing.T) {
+	t.Parallel()
+	faults, err := examples.ParseFaults("payment=500")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := examples.NewShop(examples.Options{Faults: faults})
+	base := serveShop(t, shop, shop)
+	dir := t.TempDir()
+	junit, jsonOut, art := filepath.Join(dir, "a", "b", "junit.xml"), filepath.Join(dir, "c", "out.json"), filepath.Join(dir, "d", "e")
+	r := cli(t, nil, "run", filepath.Join(examplesDir, "guest-checkout.yaml"), "--base-url", base,
+		"--junit", junit, "--json", jsonOut, "--artifacts", art)
+	if r.code != reports.ExitFailed {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, p := range []string{junit, jsonOut} {
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			t.Errorf("report %s: %v, want it written", p, err)
+		}
+	}
+	if shots, err := filepath.Glob(filepath.Join(art, "*", "*", "*.jpg")); err != nil || len(shots) == 0 {
+		t.Errorf("screenshots under %s: %v (%v), want the failing step's", art, shots, err)
 	}
 }
 
@@ -472,26 +758,22 @@ func TestDemoShopOnlyStopsOnCancel(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	done := start(ctx, nil, "demo", "--shop-only", "--listen", addr)
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case r := <-done:
-			t.Fatalf("demo returned %d before serving\nstderr:\n%s", r.code, r.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET / on %s never answered 200 (last error %v)", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	done, listening := startWatching(ctx, nil, "demo shop on http://"+addr, "demo", "--shop-only", "--listen", addr)
+	select {
+	case <-listening:
+	case r := <-done:
+		t.Fatalf("demo returned %d before serving\nstderr:\n%s", r.code, r.stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo never said it serves the shop")
+	}
+	// It says so once it listens: the shop answers at once.
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatalf("GET / right after demo said it serves: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET / answered %d", resp.StatusCode)
 	}
 	cancel()
 	r := await(t, done, 10*time.Second)
@@ -572,8 +854,11 @@ func browsersOf(t *testing.T, pid int) int {
 	return n
 }
 
-// TestInterrupt cancels a run stuck on a hanging page, as Ctrl-C does. It
-// counts this process's browsers, so it does not run in parallel.
+// TestInterrupt cancels a run stuck on a hanging page, as Ctrl-C does.
+// The run cut short is kept as aborted; the journey that never started
+// (one at a time) is neither stored nor reported; JUnit and JSON are
+// written for what finished. It counts this process's browsers, so it does
+// not run in parallel.
 func TestInterrupt(t *testing.T) {
 	before := browsersOf(t, os.Getpid())
 	faults, err := examples.ParseFaults("home=hang")
@@ -589,11 +874,12 @@ func TestInterrupt(t *testing.T) {
 		}
 		shop.ServeHTTP(w, r)
 	}))
-	db := filepath.Join(t.TempDir(), "w.db")
+	dir := t.TempDir()
+	db, junit, jsonOut := filepath.Join(dir, "w.db"), filepath.Join(dir, "junit.xml"), filepath.Join(dir, "run.json")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	done := start(ctx, nil, "run", filepath.Join(examplesDir, "guest-checkout.yaml"),
-		"--base-url", base, "--record", "--database", db)
+	done := start(ctx, nil, "run", filepath.Join(examplesDir, "guest-checkout.yaml"), filepath.Join(examplesDir, "search-and-add.yaml"),
+		"--parallel", "1", "--base-url", base, "--record", "--database", db, "--junit", junit, "--json", jsonOut)
 	select {
 	case <-hanging:
 	case r := <-done:
@@ -601,7 +887,6 @@ func TestInterrupt(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the run never requested the home page")
 	}
-	time.Sleep(time.Second) // stuck on the page for a while, as a user would see
 	cancel()
 	r := await(t, done, 15*time.Second)
 	if r.code != exitInterrupted {
@@ -612,19 +897,29 @@ func TestInterrupt(t *testing.T) {
 	}
 
 	runs := storedRuns(t, openStore(t, db))
-	if len(runs) != 1 || runs[0].Outcome != results.Error {
-		t.Fatalf("stored %d runs (%+v), want 1 with outcome error", len(runs), runs)
+	if len(runs) != 1 || runs[0].Outcome != results.Aborted || runs[0].Journey != "guest-checkout" {
+		for _, run := range runs {
+			t.Logf("stored %s: %s %s", run.Journey, run.Outcome, run.Error)
+		}
+		t.Fatalf("stored %d runs, want guest-checkout alone, aborted", len(runs))
+	}
+	doc := readJUnit(t, junit)
+	if len(doc.Suites) != 1 || doc.Failures != 0 {
+		t.Errorf("junit: %d suites, %d failures; want the aborted run alone, no failure", len(doc.Suites), doc.Failures)
+	}
+	data, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatalf("no JSON report after the interrupt: %v", err)
+	}
+	var rep struct {
+		Runs []struct{ Journey, Outcome string } `json:"runs"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil || len(rep.Runs) != 1 || rep.Runs[0].Outcome != "aborted" {
+		t.Errorf("json report %+v (%v), want the one aborted run", rep.Runs, err)
 	}
 
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := browsersOf(t, os.Getpid())
-		if n <= before {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d Chromium processes left behind (%d before the run)", n-before, before)
-		}
-		time.Sleep(100 * time.Millisecond)
+	// The pool waits for Chromium to exit before run returns.
+	if n := browsersOf(t, os.Getpid()); n > before {
+		t.Fatalf("%d Chromium processes left behind (%d before the run)", n-before, before)
 	}
 }

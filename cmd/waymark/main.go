@@ -15,6 +15,9 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	// Schedules may name a time zone (CRON_TZ=Europe/London …); a static
+	// binary on a host without a zone database must still know them.
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 

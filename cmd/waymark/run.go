@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/waymarkhq/waymark/cmd/waymark/config"
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/results"
@@ -58,17 +58,28 @@ Exit status: 0 every journey passed (or degraded), 1 a journey failed,
 	return c
 }
 
-// checkBaseURL accepts only absolute http(s) URLs.
+// checkBaseURL accepts only absolute http(s) URLs with a host name and,
+// when they give one, a port from 1 to 65535. Any other URL no browser can
+// reach, and would only show as an error run of every journey, stored.
 func checkBaseURL(s string) error {
+	const want = "want an absolute http(s) URL like http://127.0.0.1:8085"
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--base-url %q: want an absolute http(s) URL like http://127.0.0.1:8085", s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("--base-url %q: %s", s, want)
+	case u.Hostname() == "":
+		return fmt.Errorf("--base-url %q: no host name: %s", s, want)
+	}
+	if p := u.Port(); p != "" { // url.Parse lets only digits through
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("--base-url %q: port %s: want a port from 1 to 65535", s, p)
+		}
 	}
 	return nil
 }
 
 func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error {
-	cfg, err := loadConfig(a.configPath)
+	cfg, err := a.loadConfig()
 	if err != nil {
 		return badInput(err)
 	}
@@ -90,17 +101,32 @@ func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error
 	if err != nil {
 		return badInput(err)
 	}
-	js = withTags(js, f.tags)
+	js = journeys.WithTags(js, f.tags...)
 	if len(js) == 0 {
 		return badInput(fmt.Errorf("no journeys to run in %v (tags %v)", paths, f.tags))
 	}
-	// Report files are checked before any run, so a typo costs no run.
-	for _, p := range []struct{ flag, path string }{{"--junit", f.junit}, {"--json", f.json}} {
-		if p.path == "" {
+	// A secret or environment variable that is not set is the user's to
+	// fix: say so now, with where each is used, not as an error run later.
+	if err := checkEnv(js, a.getenv); err != nil {
+		return badInput(err)
+	}
+	// Output paths are checked before any run, so a typo costs no run and
+	// hides no outcome; the checks create nothing.
+	outputs := []struct {
+		flag, path string
+		check      func(string) error
+		want       string
+	}{
+		{"--junit", f.junit, checkWritable, "a file in a directory waymark can write"},
+		{"--json", f.json, checkWritable, "a file in a directory waymark can write"},
+		{"--artifacts", f.artifacts, checkDir, "a directory waymark can create or write"},
+	}
+	for _, o := range outputs {
+		if o.path == "" {
 			continue
 		}
-		if err := checkWritable(p.path); err != nil {
-			return badInput(fmt.Errorf("%s %s: %w", p.flag, p.path, err))
+		if err := o.check(o.path); err != nil {
+			return badInput(fmt.Errorf("%s %q: %w: want %s", o.flag, o.path, err, o.want))
 		}
 	}
 
@@ -121,7 +147,10 @@ func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error
 		}
 		st, err := store.Open(ctx, db, store.WithLogger(a.logger()))
 		if err != nil {
-			return badInput(err)
+			if f.database != "" {
+				return badInput(fmt.Errorf("--database: %w", err))
+			}
+			return badInput(fmt.Errorf("database (from the config): %w", err))
 		}
 		defer st.Close()
 		sink = st
@@ -132,10 +161,12 @@ func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error
 		trigger = results.TriggerCI
 	}
 	runs, err := a.execute(ctx, pool, cfg, js, runOptions{baseURL: f.baseURL, parallel: f.parallel, sink: sink, trigger: trigger})
+	// What finished is reported even after an interrupt or a failed save.
+	rerr := a.report(runs, f)
 	if err != nil {
 		return err
 	}
-	return a.report(runs, f)
+	return rerr
 }
 
 // runOptions are what execute needs besides the journeys.
@@ -147,7 +178,7 @@ type runOptions struct {
 }
 
 // startBrowser launches the one browser of this command.
-func (a *app) startBrowser(ctx context.Context, cfg *config) (*browser.Pool, error) {
+func (a *app) startBrowser(ctx context.Context, cfg *config.Config) (*browser.Pool, error) {
 	pool := browser.New(browser.Options{Path: cfg.Browser.Path, Logger: a.logger()})
 	if err := pool.Start(ctx); err != nil {
 		pool.Close()
@@ -156,37 +187,22 @@ func (a *app) startBrowser(ctx context.Context, cfg *config) (*browser.Pool, err
 	return pool, nil
 }
 
-// execute runs every journey with live progress and returns the runs in
-// journey order.
-func (a *app) execute(ctx context.Context, pool *browser.Pool, cfg *config, js []*journeys.Journey, o runOptions) ([]*results.Run, error) {
+// execute runs every journey with live progress, at most o.parallel at
+// once, and returns every attempt of every run that started, in journey
+// order. After an interrupt it returns what finished with exit code 130.
+func (a *app) execute(ctx context.Context, pool *browser.Pool, cfg *config.Config, js []*journeys.Journey, o runOptions) ([]*results.Run, error) {
 	progress := reports.NewProgress(a.stdout, reports.ProgressOptions{Color: a.color()})
 	r := runner.New(pool, runner.Options{
-		BaseURL:  o.baseURL,
-		Trigger:  o.trigger,
-		Location: cfg.Location,
-		Env:      a.getenv,
-		Sink:     o.sink,
-		Observer: progress,
-		Logger:   a.logger(),
+		BaseURL:       o.baseURL,
+		Trigger:       o.trigger,
+		Location:      cfg.Location,
+		Env:           a.getenv,
+		Sink:          o.sink,
+		Observer:      progress,
+		Logger:        a.logger(),
+		MaxConcurrent: o.parallel,
 	})
-	runs := make([]*results.Run, len(js))
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		saveErr error
-	)
-	sem := make(chan struct{}, o.parallel)
-	for i, j := range js {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			run, err := r.Run(ctx, j)
-			mu.Lock()
-			runs[i], saveErr = run, errors.Join(saveErr, err)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	runs, saveErr := r.RunAll(ctx, js)
 	if ctx.Err() != nil {
 		return runs, &exitError{code: exitInterrupted, err: errors.New("interrupted")}
 	}
@@ -213,7 +229,12 @@ func (a *app) report(runs []*results.Run, f runFlags) error {
 		if path == "" {
 			return nil
 		}
-		file, err := os.Create(path) // its folder was made by checkWritable
+		// Its folder may not exist yet: the checks before the run create
+		// nothing.
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		file, err := os.Create(path)
 		if err != nil {
 			return err
 		}
@@ -235,36 +256,69 @@ func (a *app) report(runs []*results.Run, f runFlags) error {
 	return nil
 }
 
-// checkWritable makes sure a report file can be created, without leaving
-// a file behind.
-func checkWritable(path string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// checkEnv reports every ${env:…} without default and ${secret:…} that
+// the journeys use and the environment lacks, each with its file:line.
+func checkEnv(js []*journeys.Journey, getenv func(string) (string, bool)) error {
+	var errs []error
+	for _, j := range js {
+		if _, err := journeys.NewScope(j, journeys.RunInfo{}, getenv); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	f, err := os.CreateTemp(dir, ".waymark-check-*")
+	return errors.Join(errs...)
+}
+
+// checkWritable makes sure a report file can be written at path, and
+// creates nothing: an existing file must open for writing (left as it is:
+// it is not truncated); a new one needs checkDir of its directory, whose
+// missing part runJourneys makes once every check has passed.
+func checkWritable(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return checkDir(filepath.Dir(path))
+	case fi.IsDir():
+		return errors.New("is a directory")
+	case !fi.Mode().IsRegular():
+		return nil // a device such as /dev/stdout; opening a FIFO could block
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return err
+		return errors.New("the file is not writable")
+	}
+	return f.Close()
+}
+
+// checkDir makes sure dir is, or can be made, a directory waymark can
+// write files in, and creates nothing: the nearest of dir and its parents
+// that can be seen must be a directory in which a file can be created.
+// That is proved by creating a file and removing it: permission bits do
+// not tell, as root ignores them while /proc, an immutable directory or a
+// read-only mount refuse root too.
+func checkDir(dir string) error {
+	d := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(d)
+		if err == nil && !fi.IsDir() {
+			return fmt.Errorf("%q is not a directory", d)
+		}
+		if err == nil {
+			break
+		}
+		// Missing, or behind a file or a directory that cannot be
+		// searched: the parent tells which.
+		parent := filepath.Dir(d)
+		if parent == d {
+			return err
+		}
+		d = parent
+	}
+	f, err := os.CreateTemp(d, ".waymark-check-*")
+	if err != nil {
+		return fmt.Errorf("directory %q is not writable", d)
 	}
 	f.Close()
 	return os.Remove(f.Name())
-}
-
-// withTags keeps journeys that carry at least one of tags (all when none).
-func withTags(js []*journeys.Journey, tags []string) []*journeys.Journey {
-	if len(tags) == 0 {
-		return js
-	}
-	var out []*journeys.Journey
-	for _, j := range js {
-		for _, t := range tags {
-			if slices.Contains(j.Tags, t) {
-				out = append(out, j)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // color is on for a terminal unless NO_COLOR is set.
@@ -286,7 +340,7 @@ func (a *app) validateCmd() *cobra.Command {
 		Short: "Check journeys; every problem as file:line:col",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				cfg, err := loadConfig(a.configPath)
+				cfg, err := a.loadConfig()
 				if err != nil {
 					return badInput(err)
 				}

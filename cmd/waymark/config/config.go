@@ -1,0 +1,264 @@
+// Package config reads and validates waymark.yaml and WAYMARK_* into typed
+// settings.
+//
+// Viper layers the embedded defaults (defaults.yaml), the file and the
+// environment. The variables are looked up through the getenv given to Load
+// and set over the file in viper (its AutomaticEnv reads only the process
+// environment, which tests cannot replace). Before viper sees anything, the
+// file is read with the YAML node API and checked key by key against the
+// Config structs (their mapstructure tags are the schema, written once), so
+// every problem is reported as file:line:col with the nearest valid key; a
+// bad value from the environment names its variable. Values are kept as written: `${env:NAME}`
+// references are left for the features that use them to expand.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// maxFileSize bounds waymark.yaml: a config file is a few hundred lines, and
+// anything larger is a mistake that should not be read into memory.
+const maxFileSize = 1 << 20
+
+// defaultsYAML are the settings used where the file and the environment say
+// nothing; they are read and checked like a config file.
+//
+//go:embed defaults.yaml
+var defaultsYAML string
+
+// Config is waymark.yaml with the environment applied over it and the
+// embedded defaults under it. Every key can also be set as WAYMARK_<KEY>
+// with dots as underscores (WAYMARK_BROWSER_MAX_CONCURRENT), except those
+// under channels, routes and maintenance, which exist only in the file.
+type Config struct {
+	// Database is a SQLite file path, or a postgres:// URL for several agents.
+	Database string `mapstructure:"database"`
+	// Journeys are the journey files and folders run when none are given.
+	Journeys []string `mapstructure:"journeys"`
+	// Location labels this agent; it works only this location's queue.
+	Location string `mapstructure:"location"`
+	// Browser says which Chromium runs the journeys.
+	Browser Browser `mapstructure:"browser"`
+	// Server is the dashboard and API of `waymark serve`.
+	Server Server `mapstructure:"server"`
+	// Alert holds the incident policy's defaults for journeys.
+	Alert Alert `mapstructure:"alert"`
+	// Channels are the notification channels, by name.
+	Channels map[string]Channel `mapstructure:"channels"`
+	// Routes send incidents to channels; the first match wins.
+	Routes []Route `mapstructure:"routes"`
+	// Maintenance windows: runs inside one are recorded but open nothing.
+	Maintenance []Window `mapstructure:"maintenance"`
+	// Retention says how long stored results are kept; zero keeps them.
+	Retention Retention `mapstructure:"retention"`
+}
+
+// Browser is the `browser` section.
+type Browser struct {
+	// Path is the Chromium binary; empty searches PATH.
+	Path string `mapstructure:"path"`
+	// URL is a remote Chrome's DevTools endpoint (ws://…), used instead of
+	// a local browser.
+	URL string `mapstructure:"url"`
+	// MaxConcurrent is how many journeys run at once (at least 1).
+	MaxConcurrent int `mapstructure:"max_concurrent"`
+}
+
+// Server is the `server` section.
+type Server struct {
+	// Listen is the dashboard's host:port.
+	Listen string `mapstructure:"listen"`
+	// PublicURL is where people reach the dashboard, for links in
+	// notifications; empty when it is Listen.
+	PublicURL string `mapstructure:"public_url"`
+	// Token guards the API; usually "${env:WAYMARK_TOKEN}", kept as written.
+	Token string `mapstructure:"token"`
+}
+
+// Alert is the `alert` section: when incidents open, resolve and remind.
+type Alert struct {
+	// After is how many failed runs in a row open an incident.
+	After int `mapstructure:"after"`
+	// ResolveAfter is how many passed runs in a row resolve it.
+	ResolveAfter int `mapstructure:"resolve_after"`
+	// DegradedAfter is how many degraded runs in a row open a warning.
+	DegradedAfter int `mapstructure:"degraded_after"`
+	// RemindEvery is how often an unacknowledged incident is notified again.
+	RemindEvery time.Duration `mapstructure:"remind_every"`
+}
+
+// Channel types, the values of Channel.Type.
+const (
+	ChannelWebhook   = "webhook"
+	ChannelSlack     = "slack"
+	ChannelEmail     = "email"
+	ChannelPagerDuty = "pagerduty"
+	ChannelAction    = "action"
+)
+
+// Channel is one entry of `channels`. Which fields apply depends on Type;
+// values may be `${env:NAME}` references, kept as written.
+type Channel struct {
+	// Type is webhook, slack, email, pagerduty or action.
+	Type string `mapstructure:"type"`
+	// URL is where webhook, slack and action channels post.
+	URL string `mapstructure:"url"`
+	// Secret signs webhook and action requests (HMAC-SHA256).
+	Secret string `mapstructure:"secret"`
+	// RoutingKey is a pagerduty channel's Events API v2 key.
+	RoutingKey string `mapstructure:"routing_key"`
+	// SMTP is an email channel's server as host:port.
+	SMTP string `mapstructure:"smtp"`
+	// From is an email channel's sender address.
+	From string `mapstructure:"from"`
+	// To are an email channel's recipients.
+	To []string `mapstructure:"to"`
+}
+
+// Route is one entry of `routes`: incidents that match go to its channels.
+// A route without a match takes every incident.
+type Route struct {
+	Match Match    `mapstructure:"match"`
+	To    []string `mapstructure:"to"` // channel names
+}
+
+// Match selects incidents by what their journey and run say; an empty field
+// matches anything, and all set fields must match.
+type Match struct {
+	Owner    string `mapstructure:"owner"`
+	Customer string `mapstructure:"customer"`
+	Tag      string `mapstructure:"tag"`
+	Severity string `mapstructure:"severity"` // warning or critical
+	Location string `mapstructure:"location"`
+	Kind     string `mapstructure:"kind"` // site or monitor
+	Journey  string `mapstructure:"journey"`
+}
+
+// Window is one entry of `maintenance`: either a repeating window (Cron and
+// Duration) or a single one (From and To), for a journey or a tag.
+type Window struct {
+	// Name says what the window is for.
+	Name string `mapstructure:"name"`
+	// Match names the journey or the tag the window covers.
+	Match WindowMatch `mapstructure:"match"`
+	// Cron is when a repeating window starts (5 fields or a descriptor).
+	Cron string `mapstructure:"cron"`
+	// Duration is how long a repeating window lasts.
+	Duration time.Duration `mapstructure:"duration"`
+	// From and To bound a single window.
+	From time.Time `mapstructure:"from"`
+	To   time.Time `mapstructure:"to"`
+}
+
+// WindowMatch selects the journeys a maintenance window covers: by name, by
+// tag, or both (a journey with that tag).
+type WindowMatch struct {
+	Journey string `mapstructure:"journey"`
+	Tag     string `mapstructure:"tag"`
+}
+
+// Retention is the `retention` section: how long results are kept. Values
+// are durations that also take days (30d).
+type Retention struct {
+	// Runs is how long passed runs are kept.
+	Runs time.Duration `mapstructure:"runs"`
+	// Failures is how long failed runs and their artifacts are kept.
+	Failures time.Duration `mapstructure:"failures"`
+	// Aggregates is how long daily summaries are kept.
+	Aggregates time.Duration `mapstructure:"aggregates"`
+}
+
+// Load reads the config file at path over the embedded defaults, applies
+// the WAYMARK_* variables that getenv finds, and validates the result. An
+// empty path reads ./waymark.yaml (or .yml) when there is one; an explicit
+// path must exist. Problems with the settings come back together as an
+// ErrorList, the file's sorted by line.
+func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
+	file, data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var errs ErrorList
+	defaults := walkDocument("defaults.yaml", []byte(defaultsYAML), &errs)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("embedded defaults are invalid (a bug): %w", errs.err())
+	}
+	doc := &document{pos: map[string]position{}}
+	if file != "" {
+		doc = walkDocument(file, data, &errs)
+	}
+	env := fromEnv(getenv, &errs)
+
+	v := viper.New()
+	for k, val := range defaults.values {
+		v.SetDefault(k, val)
+	}
+	if err := v.MergeConfigMap(doc.values); err != nil {
+		return nil, fmt.Errorf("config %s: merge over defaults: %w", file, err)
+	}
+	for k, val := range env.values {
+		v.Set(k, val)
+	}
+	var c Config
+	if err := v.UnmarshalExact(&c); err != nil {
+		// Every value was checked against these types already.
+		return nil, fmt.Errorf("config %s: decode checked settings (a bug): %w", file, err)
+	}
+	loc := &locator{file: file, doc: doc, env: env.vars}
+	errs = append(errs, validate(&c, loc)...)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// readFile reads the config file: path when given, else waymark.yaml or
+// waymark.yml in the working directory when present. It returns an empty
+// name when there is none. Only these exact names are looked for: viper's
+// own search would also try a file called "waymark", the binary itself.
+func readFile(path string) (string, []byte, error) {
+	if path == "" {
+		for _, p := range [...]string{"waymark.yaml", "waymark.yml"} {
+			_, err := os.Stat(p)
+			if err == nil {
+				path = p
+				break
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return "", nil, fmt.Errorf("look for config %s: %w", p, err)
+			}
+		}
+		if path == "" {
+			return "", nil, nil
+		}
+	}
+	// Stat before opening, so that a FIFO or a device is never opened.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", nil, fmt.Errorf("read config %s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return "", nil, fmt.Errorf("read config %s: larger than %d bytes: want a small YAML file", path, maxFileSize)
+	}
+	return path, data, nil
+}

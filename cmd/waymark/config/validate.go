@@ -1,0 +1,338 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+)
+
+// channelTypes are the values of Channel.Type, in the order messages list them.
+func channelTypes() []string {
+	return []string{ChannelWebhook, ChannelSlack, ChannelEmail, ChannelPagerDuty, ChannelAction}
+}
+
+// channelKeys are the keys a channel type takes besides type; required ones
+// are marked with a *. ok is false for an unknown type.
+func channelKeys(typ string) (keys []string, ok bool) {
+	switch typ {
+	case ChannelWebhook, ChannelAction:
+		return []string{"url*", "secret"}, true
+	case ChannelSlack:
+		return []string{"url*"}, true
+	case ChannelEmail:
+		return []string{"smtp*", "from*", "to*"}, true
+	case ChannelPagerDuty:
+		return []string{"routing_key*"}, true
+	}
+	return nil, false
+}
+
+// validate holds every rule a setting's value must meet beyond its type
+// (which the schema checks as the file and the environment are read): the
+// formats of addresses and URLs, the allowed words, and how sections refer
+// to each other. Values with ${env:NAME} references are not judged by
+// format, since they are expanded later.
+func validate(c *Config, l *locator) ErrorList {
+	v := &validator{l: l}
+
+	if msg := checkDatabase(c.Database); msg != "" {
+		v.report("database", "%s", msg)
+	}
+	if len(c.Journeys) == 0 {
+		v.report("journeys", "want at least one journey file or folder")
+	}
+	for i, p := range c.Journeys {
+		if strings.TrimSpace(p) == "" {
+			v.report(fmt.Sprintf("journeys[%d]", i), "want a journey file or folder, got %q", p)
+		}
+	}
+	if strings.TrimSpace(c.Location) == "" {
+		v.report("location", "want a non-empty label like eu-west, got %q", c.Location)
+	}
+	if s := c.Browser.URL; s != "" && !checkURL(s, "ws", "wss", "http", "https") {
+		v.report("browser.url", "want a DevTools URL like ws://127.0.0.1:9222, got %q", s)
+	}
+	if s := c.Server.Listen; !checkHostPort(s) {
+		v.report("server.listen", "want host:port like 127.0.0.1:8080, got %q", s)
+	}
+	if s := c.Server.PublicURL; s != "" && !checkURL(s, "http", "https") {
+		v.report("server.public_url", "want an absolute http(s) URL like https://waymark.example.com, got %q", s)
+	}
+
+	names := slices.Sorted(maps.Keys(c.Channels))
+	for _, name := range names {
+		v.channel("channels."+name, c.Channels[name])
+	}
+	for i, r := range c.Routes {
+		v.route(fmt.Sprintf("routes[%d]", i), r, c.Channels, names)
+	}
+	for i, w := range c.Maintenance {
+		v.window(fmt.Sprintf("maintenance[%d]", i), w)
+	}
+	return v.errs
+}
+
+// validator collects the problems validate finds.
+type validator struct {
+	l    *locator
+	errs ErrorList
+}
+
+// report records a problem with the value at path, unless it is only the
+// echo of a value the schema already rejected there.
+func (v *validator) report(path, format string, args ...any) {
+	e := v.l.at(path, fmt.Sprintf(format, args...))
+	if e.Env == "" && v.l.near(path) {
+		return
+	}
+	v.errs = append(v.errs, e)
+}
+
+// channel checks one notification channel.
+func (v *validator) channel(path string, ch Channel) {
+	if ch.Type == "" {
+		v.report(path, "missing type: want one of %s", strings.Join(channelTypes(), ", "))
+		return
+	}
+	keys, ok := channelKeys(ch.Type)
+	if !ok {
+		v.report(path+".type", "unknown channel type %q%s", ch.Type, hint(ch.Type, channelTypes()))
+		return
+	}
+	given := map[string]bool{
+		"url": ch.URL != "", "secret": ch.Secret != "", "routing_key": ch.RoutingKey != "",
+		"smtp": ch.SMTP != "", "from": ch.From != "", "to": len(ch.To) > 0,
+	}
+	takes := map[string]bool{}
+	var names []string
+	for _, k := range keys {
+		name, required := strings.CutSuffix(k, "*")
+		takes[name] = true
+		names = append(names, name)
+		if required && !given[name] {
+			v.report(path, "a %s channel needs %s", ch.Type, name)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(given)) {
+		if given[k] && !takes[k] {
+			v.report(path+"."+k, "not used by a %s channel, which takes %s", ch.Type, strings.Join(names, ", "))
+		}
+	}
+	if takes["url"] && ch.URL != "" && !checkURL(ch.URL, "http", "https") {
+		v.report(path+".url", "want an absolute http(s) URL, got %q", ch.URL)
+	}
+	if takes["smtp"] && ch.SMTP != "" && !checkHostPort(ch.SMTP) {
+		v.report(path+".smtp", "want the SMTP server as host:port like smtp.example.com:587, got %q", ch.SMTP)
+	}
+	if takes["from"] && ch.From != "" && !checkAddress(ch.From) {
+		v.report(path+".from", "want an email address like waymark@example.com, got %q", ch.From)
+	}
+	for i, a := range ch.To {
+		if takes["to"] && !checkAddress(a) {
+			v.report(fmt.Sprintf("%s.to[%d]", path, i), "want an email address like ops@example.com, got %q", a)
+		}
+	}
+}
+
+// route checks one route: what it matches and that its channels exist.
+func (v *validator) route(path string, r Route, channels map[string]Channel, names []string) {
+	v.oneOf(path+".match.severity", "severity", r.Match.Severity, "warning", "critical")
+	v.oneOf(path+".match.kind", "kind", r.Match.Kind, "site", "monitor")
+	if len(r.To) == 0 {
+		v.report(path, "a route needs to: with at least one channel")
+	}
+	for i, name := range r.To {
+		p := fmt.Sprintf("%s.to[%d]", path, i)
+		_, defined := channels[name]
+		switch {
+		case defined || v.l.damaged("channels."+name):
+		case len(names) == 0:
+			v.report(p, "undefined channel %q: no channels are defined", name)
+		default:
+			v.report(p, "undefined channel %q%s", name, hint(name, names))
+		}
+	}
+}
+
+// oneOf checks that a set value is one of the allowed words.
+func (v *validator) oneOf(path, what, got string, allowed ...string) {
+	if got != "" && !slices.Contains(allowed, got) {
+		v.report(path, "unknown %s %q%s", what, got, hint(got, allowed))
+	}
+}
+
+// window checks one maintenance window: what it covers, and either a
+// repeating (cron and duration) or a single (from and to) time.
+func (v *validator) window(path string, w Window) {
+	if w.Match.Journey == "" && w.Match.Tag == "" {
+		v.report(path, "a window needs match: with a journey or a tag")
+	}
+	repeating := w.Cron != "" || w.Duration != 0
+	single := !w.From.IsZero() || !w.To.IsZero()
+	switch {
+	case repeating && single:
+		v.report(path, "want either cron and duration, or from and to, not both")
+	case repeating:
+		if w.Cron == "" {
+			v.report(path, "a repeating window needs cron as well as duration")
+		} else if _, err := cronParser().Parse(w.Cron); err != nil {
+			v.report(path+".cron", "bad cron %q: %v; want 5 fields (minute hour day month weekday) or @daily, @weekly", w.Cron, err)
+		}
+		if w.Duration == 0 {
+			v.report(path, "a repeating window needs duration as well as cron")
+		}
+	case single:
+		switch {
+		case w.From.IsZero():
+			v.report(path, "a single window needs from as well as to")
+		case w.To.IsZero():
+			v.report(path, "a single window needs to as well as from")
+		case !w.To.After(w.From):
+			v.report(path+".to", "want a time after from (%s), got %s", w.From.Format(timeLayout), w.To.Format(timeLayout))
+		}
+	default:
+		v.report(path, "a window needs cron and duration, or from and to")
+	}
+}
+
+// timeLayout shows times in messages as the file writes them.
+const timeLayout = "2006-01-02T15:04:05Z07:00"
+
+// cronParser reads cron specs as journeys' schedules do: 5 fields or a
+// descriptor such as @daily.
+func cronParser() cron.Parser {
+	return cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+}
+
+// hasEnvRef reports whether s holds a ${env:NAME} reference, which is
+// expanded only later, so its format cannot be judged now.
+func hasEnvRef(s string) bool { return strings.Contains(s, "${env:") }
+
+// checkDatabase says what is wrong with a database setting: a file path or
+// a postgres:// URL.
+func checkDatabase(s string) string {
+	const w = "want a file path or a postgres:// URL"
+	if strings.TrimSpace(s) == "" {
+		return fmt.Sprintf("%s, got %q", w, s)
+	}
+	scheme, _, isURL := strings.Cut(s, "://")
+	if !isURL {
+		return ""
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return fmt.Sprintf("%s, got %q", w, s)
+	}
+	if !hasEnvRef(s) {
+		if _, err := url.Parse(s); err != nil {
+			return fmt.Sprintf("bad URL %q: %v", s, err)
+		}
+	}
+	return ""
+}
+
+// checkURL reports whether s is an absolute URL with a host and one of the
+// schemes, or holds an ${env:…} reference.
+func checkURL(s string, schemes ...string) bool {
+	if hasEnvRef(s) {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && slices.Contains(schemes, u.Scheme) && u.Host != ""
+}
+
+// checkHostPort reports whether s is host:port with a numeric port (the
+// host may be empty: all interfaces), or holds an ${env:…} reference.
+func checkHostPort(s string) bool {
+	if hasEnvRef(s) {
+		return true
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// checkAddress reports whether s is one email address, or holds an
+// ${env:…} reference.
+func checkAddress(s string) bool {
+	if hasEnvRef(s) {
+		return true
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address != ""
+}
+
+// locator says where the value at a path came from, for errors.
+type locator struct {
+	file string
+	doc  *document
+	env  map[string]string // key → variable
+}
+
+// at makes an error about the value at path: at its variable when the
+// environment set it (or a section holding it), else at its place in the
+// file (or the nearest enclosing one written there).
+func (l *locator) at(path, msg string) *Error {
+	e := &Error{Key: display(path), Msg: msg}
+	for p := path; p != ""; p = parent(p) {
+		if name, ok := l.env[p]; ok {
+			e.Env = name
+			return e
+		}
+	}
+	for p := path; p != ""; p = parent(p) {
+		if pos, ok := l.doc.pos[p]; ok {
+			e.File, e.Line, e.Col = l.file, pos.line, pos.col
+			return e
+		}
+	}
+	return e // a default value
+}
+
+// damaged reports whether the schema rejected the value at path or one
+// enclosing it.
+func (l *locator) damaged(path string) bool {
+	for _, d := range l.doc.dropped {
+		if d == path || within(path, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// near reports whether the schema rejected the value at path, one
+// enclosing it, or one of its own keys or items: a rule about that value
+// would then judge what is left of it after the mistake already reported
+// (a channel's "needs url" after its misspelt `urll`).
+func (l *locator) near(path string) bool {
+	for _, d := range l.doc.dropped {
+		if d == path || within(path, d) || parent(d) == path {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path lies inside the value at outer.
+func within(path, outer string) bool {
+	rest, ok := strings.CutPrefix(path, outer)
+	return ok && outer != "" && (strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "["))
+}
+
+// parent is the path of the value enclosing path's.
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
