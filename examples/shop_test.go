@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -545,6 +547,23 @@ func TestSlowFault(t *testing.T) {
 	}
 }
 
+// heldLog is a slog.Handler that closes held when the shop logs that it
+// holds a request, so a test waits for that instead of guessing a delay.
+type heldLog struct {
+	once sync.Once
+	held chan struct{}
+}
+
+func (h *heldLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *heldLog) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "holding request") {
+		h.once.Do(func() { close(h.held) })
+	}
+	return nil
+}
+func (h *heldLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *heldLog) WithGroup(string) slog.Handler      { return h }
+
 func TestHangFault(t *testing.T) {
 	t.Run("client goes away", func(t *testing.T) {
 		shop := NewShop(Options{Faults: Faults{PointHome: {Kind: KindHang}}})
@@ -570,7 +589,8 @@ func TestHangFault(t *testing.T) {
 		}
 	})
 	t.Run("shop closes", func(t *testing.T) {
-		shop, srv := startShop(t, Options{Faults: Faults{PointPayment: {Kind: KindHang}}})
+		held := &heldLog{held: make(chan struct{})}
+		shop, srv := startShop(t, Options{Faults: Faults{PointPayment: {Kind: KindHang}}, Logger: slog.New(held)})
 		v := newVisitor(t, srv)
 		v.add("tent", 1)
 		v.post("/checkout", goodAddress())
@@ -579,7 +599,7 @@ func TestHangFault(t *testing.T) {
 		select {
 		case a := <-done:
 			t.Fatalf("a hanging payment answered %d", a.status)
-		case <-time.After(50 * time.Millisecond):
+		case <-held.held: // the shop says it holds the payment: close it now
 		}
 		shop.Close()
 		if a := <-done; a.status != http.StatusServiceUnavailable {
