@@ -19,7 +19,7 @@ import (
 func (s *Scope) Resolve(st *Step) (*Step, error) {
 	r := &resolver{s: s}
 	out := *st
-	out.Target = r.text("", st.Target, st.Action == ActGoto || st.Action == ActEval)
+	out.Target = r.text(string(st.Action), st.Target, st.Action == ActGoto || st.Action == ActEval)
 	out.Locator = r.locator(st.Action, st.Locator)
 	if st.Locator.Value != "" {
 		out.Target = out.Locator.Raw
