@@ -1,18 +1,15 @@
 package journeys
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"github.com/waymarkhq/waymark/journeys/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -45,42 +42,31 @@ var topKeys = []string{"name", "title", "site", "schedule", "timeout", "owner", 
 var (
 	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	headerRE   = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	yamlErrRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 )
 
 // document decodes data into its single YAML document's root node, or nil
 // after reporting why it cannot.
 func (p *parser) document(data []byte) *yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
+	doc, problem := yamlnode.Decode(data)
+	if problem != nil {
+		p.errorf(nil, "%s", problem.Msg).Pos = Pos{Line: problem.Line, Col: problem.Col}
+	}
+	if doc == nil {
+		if problem == nil {
 			p.errorf(nil, "empty file: want a map with name and steps")
-		} else {
-			p.yamlError(err)
 		}
 		return nil
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		p.errorf(&extra, "a second YAML document: want one document per file")
-	} else if !errors.Is(err, io.EOF) {
-		p.yamlError(err)
-	}
-	if len(doc.Content) == 0 {
-		p.errorf(nil, "empty file: want a map with name and steps")
-		return nil
-	}
-	if expandedSize(&doc, map[*yaml.Node]int{}) > maxNodes {
-		if writtenSize(&doc) > maxNodes {
-			p.errorf(&doc, "the document has too many values: want at most %d", maxNodes)
+	if large, byAliases := yamlnode.TooLarge(doc); large {
+		if byAliases {
+			p.errorf(doc, "the document is too large once its aliases are expanded: want at most %d values", yamlnode.MaxNodes)
 		} else {
-			p.errorf(&doc, "the document is too large once its aliases are expanded: want at most %d values", maxNodes)
+			p.errorf(doc, "the document has too many values: want at most %d", yamlnode.MaxNodes)
 		}
 		return nil
 	}
-	return deref(doc.Content[0])
+	return yamlnode.Deref(doc.Content[0])
 }
 
 // scheduleProblem says what is wrong with a schedule, or "" when the
@@ -121,51 +107,6 @@ func scheduleProblem(spec string) string {
 	return ""
 }
 
-// maxNodes bounds a document's size with aliases expanded, so that a few
-// nested aliases cannot make validation take forever. A journey of a few
-// hundred steps has a few thousand.
-const maxNodes = 100_000
-
-// expandedSize counts n's nodes as if every alias were a copy of its anchor;
-// memo keeps the count itself linear.
-func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
-	if n = deref(n); n == nil {
-		return 0
-	}
-	if size, ok := memo[n]; ok {
-		return size
-	}
-	memo[n] = maxNodes + 1 // a node reached again while counting it is a cycle
-	size := 1
-	for _, c := range n.Content {
-		size += expandedSize(c, memo)
-		if size > maxNodes {
-			break
-		}
-	}
-	memo[n] = size
-	return size
-}
-
-// writtenSize counts n's nodes as written: an alias is one node.
-func writtenSize(n *yaml.Node) int {
-	count := 1
-	for _, c := range n.Content {
-		count += writtenSize(c)
-	}
-	return count
-}
-
-// yamlError turns a YAML syntax error into an Error at its line.
-func (p *parser) yamlError(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := p.errorf(nil, "bad YAML: %s", msg)
-	if m := yamlErrRE.FindStringSubmatch(err.Error()); m != nil {
-		e.Pos.Line, _ = strconv.Atoi(m[1])
-		e.Msg = "bad YAML: " + m[2]
-	}
-}
-
 // journey reads a journey file's top level.
 func (p *parser) journey(data []byte) (*Journey, Pos) {
 	sum := sha256.Sum256(data)
@@ -177,7 +118,7 @@ func (p *parser) journey(data []byte) (*Journey, Pos) {
 		return j, namePos
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "want a map with name and steps, got %s", describe(root))
+		p.errorf(root, "want a map with name and steps, got %s", yamlnode.Describe(root))
 		return j, namePos
 	}
 	o, _ := p.obj(root, "", topKeys)
@@ -329,7 +270,7 @@ func (p *parser) device(n *yaml.Node) Device {
 		case "mobile":
 			return mobile
 		}
-		p.errorf(n, "device: want desktop, mobile or {width, height, mobile, user_agent}, got %s", describe(n))
+		p.errorf(n, "device: want desktop, mobile or {width, height, mobile, user_agent}, got %s", yamlnode.Describe(n))
 		return desktop
 	}
 	o, _ := p.obj(n, "device", []string{"width", "height", "mobile", "user_agent"})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/waymarkhq/waymark/journeys/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,12 +37,12 @@ func (p *parser) parseStep(n *yaml.Node, idx int) Step {
 	s := Step{Index: idx, Pos: pos(n), Timeout: DefaultStepTimeout}
 	p.step, p.stepName = idx, ""
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "want a map with one action like {click: \"#buy\"}, got %s", describe(n))
+		p.errorf(n, "want a map with one action like {click: \"#buy\"}, got %s", yamlnode.Describe(n))
 		return s
 	}
 	var acts []kv
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], deref(n.Content[i+1])
+		k, v := n.Content[i], yamlnode.Deref(n.Content[i+1])
 		if k.Value == "name" && v.Kind == yaml.ScalarNode && v.ShortTag() != "!!null" {
 			s.Name = v.Value
 		}
@@ -274,7 +275,7 @@ func keyProblem(chord string) string {
 	key, mods := parts[len(parts)-1], parts[:len(parts)-1]
 	for i, m := range mods {
 		if !slices.Contains(keyModifiers, m) {
-			return fmt.Sprintf("unknown modifier %q%s", m, hint(m, keyModifiers))
+			return fmt.Sprintf("unknown modifier %q%s", m, yamlnode.Hint(m, keyModifiers))
 		}
 		if slices.Contains(mods[:i], m) {
 			return fmt.Sprintf("modifier %q given twice", m)
@@ -283,7 +284,7 @@ func keyProblem(chord string) string {
 	if slices.Contains(namedKeys, key) || (len(key) == 1 && key[0] > ' ' && key[0] < 0x7f) {
 		return ""
 	}
-	h := hint(key, namedKeys)
+	h := yamlnode.Hint(key, namedKeys)
 	if !strings.HasPrefix(h, " (") {
 		h = "; want a letter, a digit or one of " + strings.Join(namedKeys, ", ")
 	}
@@ -648,7 +649,7 @@ func (p *parser) jsonPath(n *yaml.Node, what, path string) {
 // jsonValue turns a YAML value into JSON-ready Go values; strings are
 // templates.
 func (p *parser) jsonValue(n *yaml.Node, what string) any {
-	n = deref(n)
+	n = yamlnode.Deref(n)
 	switch n.Kind {
 	case yaml.MappingNode:
 		o, _ := p.obj(n, what, nil)
@@ -725,7 +726,7 @@ func (p *parser) use(n *yaml.Node) *Use {
 			if !slices.Contains(sn.params, kv.k.Value) {
 				h := "; it takes none"
 				if len(sn.params) > 0 {
-					h = hint(kv.k.Value, sn.params)
+					h = yamlnode.Hint(kv.k.Value, sn.params)
 				}
 				p.errorf(kv.k, "use.with: snippet %q has no param %q%s", file, kv.k.Value, h)
 			}
@@ -765,7 +766,7 @@ func (p *parser) snippet(n *yaml.Node, file, name string) *snippet {
 		return sn
 	}
 	if root.Kind != yaml.MappingNode {
-		c.errorf(root, "want a snippet: a map with steps and optional params, got %s", describe(root))
+		c.errorf(root, "want a snippet: a map with steps and optional params, got %s", yamlnode.Describe(root))
 		return sn
 	}
 	o, _ := c.obj(root, "", []string{"params", "steps"})
@@ -813,7 +814,7 @@ func deriveName(act kv) string {
 			arg = mapValue(v, "name")
 		case "wait_for", "assert":
 			for i := 0; i+1 < len(v.Content); i += 2 {
-				k, sv := v.Content[i].Value, deref(v.Content[i+1])
+				k, sv := v.Content[i].Value, yamlnode.Deref(v.Content[i+1])
 				if slices.Contains(waitForSubjects, k) || slices.Contains(assertSubjects, k) {
 					arg = k + " " + sv.Value
 					if sv.Kind == yaml.MappingNode && len(sv.Content) >= 2 {
@@ -841,7 +842,7 @@ func deriveName(act kv) string {
 func mapValue(m *yaml.Node, key string) string {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return deref(m.Content[i+1]).Value
+			return yamlnode.Deref(m.Content[i+1]).Value
 		}
 	}
 	return ""

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/waymarkhq/waymark/journeys/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -140,7 +141,7 @@ func (p *parser) knownHint(name string) string {
 		names = append(names, k)
 	}
 	slices.Sort(names)
-	h := hint(name, names)
+	h := yamlnode.Hint(name, names)
 	if strings.HasPrefix(h, " (") {
 		return h
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waymarkhq/waymark/journeys/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -64,36 +65,12 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) *Error {
 // pos is where n starts.
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
 
-// deref follows an alias to its anchored node.
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
 // prefix puts the name of the thing being read before a message.
 func prefix(what string) string {
 	if what == "" {
 		return ""
 	}
 	return what + ": "
-}
-
-// describe names a node's kind for "want X, got Y" messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a map"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
 }
 
 // kv is one key and value of a YAML map.
@@ -115,17 +92,17 @@ func (o *obj) has(key string) bool { return o.m[key].v != nil }
 // obj reads n as a map, reporting duplicate keys and keys not in allowed (nil
 // allows any). ok is false when n is not a map or has an unknown key.
 func (p *parser) obj(n *yaml.Node, what string, allowed []string) (o *obj, ok bool) {
-	n = deref(n)
+	n = yamlnode.Deref(n)
 	o = &obj{n: n, m: map[string]kv{}}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%swant a map, got %s", prefix(what), describe(n))
+		p.errorf(n, "%swant a map, got %s", prefix(what), yamlnode.Describe(n))
 		return o, false
 	}
 	ok = true
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		k, v := yamlnode.Deref(n.Content[i]), yamlnode.Deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "%swant a plain key, got %s", prefix(what), describe(k))
+			p.errorf(k, "%swant a plain key, got %s", prefix(what), yamlnode.Describe(k))
 			ok = false
 			continue
 		}
@@ -135,7 +112,7 @@ func (p *parser) obj(n *yaml.Node, what string, allowed []string) (o *obj, ok bo
 			continue
 		}
 		if allowed != nil && !slices.Contains(allowed, k.Value) {
-			p.errorf(k, "%sunknown key %q%s", prefix(what), k.Value, hint(k.Value, allowed))
+			p.errorf(k, "%sunknown key %q%s", prefix(what), k.Value, yamlnode.Hint(k.Value, allowed))
 			ok = false
 			continue
 		}
@@ -148,7 +125,7 @@ func (p *parser) obj(n *yaml.Node, what string, allowed []string) (o *obj, ok bo
 // str reads a scalar as a string; numbers and booleans are taken as written.
 func (p *parser) str(n *yaml.Node, what string) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		p.errorf(n, "%swant a string, got %s", prefix(what), describe(n))
+		p.errorf(n, "%swant a string, got %s", prefix(what), yamlnode.Describe(n))
 		return "", false
 	}
 	return n.Value, true
@@ -171,7 +148,7 @@ func (p *parser) integer(n *yaml.Node, what string, low int) (int, bool) {
 			return i, true
 		}
 	}
-	p.errorf(n, "%swant a whole number >= %d, got %s", prefix(what), low, describe(n))
+	p.errorf(n, "%swant a whole number >= %d, got %s", prefix(what), low, yamlnode.Describe(n))
 	return 0, false
 }
 
@@ -181,7 +158,7 @@ func (p *parser) boolean(n *yaml.Node, what string) bool {
 		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
 		return b
 	}
-	p.errorf(n, "%swant true or false, got %s", prefix(what), describe(n))
+	p.errorf(n, "%swant true or false, got %s", prefix(what), yamlnode.Describe(n))
 	return false
 }
 
@@ -206,12 +183,12 @@ func (p *parser) duration(n *yaml.Node, what string) (time.Duration, bool) {
 // list reads a YAML list, returning its items.
 func (p *parser) list(n *yaml.Node, what string) ([]*yaml.Node, bool) {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "%swant a list, got %s", prefix(what), describe(n))
+		p.errorf(n, "%swant a list, got %s", prefix(what), yamlnode.Describe(n))
 		return nil, false
 	}
 	items := make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
-		items[i] = deref(c)
+		items[i] = yamlnode.Deref(c)
 	}
 	return items, true
 }

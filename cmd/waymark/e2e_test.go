@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,6 +29,7 @@ import (
 	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
+	"github.com/waymarkhq/waymark/results/store/storetest"
 )
 
 // These tests drive the whole CLI in-process through run(), against the
@@ -436,14 +436,14 @@ func TestBadInput(t *testing.T) {
 		{"database dir missing", "", nil, []string{"--database", "/nonexistent-dir/w.db"}, []string{"/nonexistent-dir"}},
 		{"database read-only", "", func(t *testing.T, dir string) {
 			database(t, filepath.Join(dir, "ro.db"))
-			readOnly(t, filepath.Join(dir, "ro.db"))
+			storetest.ReadOnly(t, filepath.Join(dir, "ro.db"))
 		}, []string{"--database", "DIR/ro.db"}, []string{`open database "DIR/ro.db"`, `file "DIR/ro.db" is not writable`}},
 		{"database in a read-only directory", "", func(t *testing.T, dir string) {
 			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			database(t, filepath.Join(dir, "ro", "w.db"))
-			readOnly(t, filepath.Join(dir, "ro"))
+			storetest.ReadOnly(t, filepath.Join(dir, "ro"))
 		}, []string{"--database", "DIR/ro/w.db"}, []string{`open database "DIR/ro/w.db"`, `directory "DIR/ro" is not writable`}},
 		{"junit unwritable", "", nil, []string{"--junit", "/proc/nope/j.xml"},
 			[]string{`--junit "/proc/nope/j.xml"`, `directory "/proc" is not writable`, "want a file"}},
@@ -458,7 +458,7 @@ func TestBadInput(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			readOnly(t, filepath.Join(dir, "ro"))
+			storetest.ReadOnly(t, filepath.Join(dir, "ro"))
 		}, []string{"--json", "DIR/ro/new/r.json"}, []string{`--json "DIR/ro/new/r.json"`, `directory "DIR/ro" is not writable`}},
 		{"artifacts unwritable", "", nil, []string{"--artifacts", "/proc/art"},
 			[]string{`--artifacts "/proc/art"`, `directory "/proc" is not writable`, "want a directory"}},
@@ -492,7 +492,7 @@ func TestBadInput(t *testing.T) {
 			for _, a := range tc.args {
 				args = append(args, strings.ReplaceAll(a, "DIR", dir))
 			}
-			before := listing(t, dir)
+			before := storetest.Listing(t, dir)
 			// The last --database wins, so the nonexistent one replaces db.
 			r := cli(t, nil, args...)
 			if r.code != reports.ExitBadInput {
@@ -512,78 +512,10 @@ func TestBadInput(t *testing.T) {
 			if n := requests.Load(); n != 0 {
 				t.Errorf("the site got %d requests, want none: a run started", n)
 			}
-			if after := listing(t, dir); !slices.Equal(after, before) {
+			if after := storetest.Listing(t, dir); !slices.Equal(after, before) {
 				t.Errorf("files changed\nbefore: %q\n after: %q", before, after)
 			}
 		})
-	}
-}
-
-// listing describes every file and directory under dir, files by size and
-// content hash, to show that something left dir as it was.
-func listing(t *testing.T, dir string) []string {
-	t.Helper()
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			files = append(files, path+"/")
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files = append(files, fmt.Sprintf("%s %d bytes %x", path, len(b), sha256.Sum256(b)))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// readOnly makes path, a file or a directory, read-only for this process
-// until the test ends. Mode bits do that for a user; root ignores them, so
-// as root it sets the immutable attribute instead (chattr +i, which needs
-// CAP_LINUX_IMMUTABLE and a file system that has the attribute, such as
-// ext4). It skips the test when neither works.
-func readOnly(t *testing.T, path string) {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
-			t.Skipf("cannot make %s read-only as root: chattr +i: %v %s", path, err, out)
-		}
-		t.Cleanup(func() {
-			if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
-				t.Errorf("chattr -i %s: %v %s", path, err, out)
-			}
-		})
-	} else {
-		mode := os.FileMode(0o444)
-		if fi.IsDir() {
-			mode = 0o555
-		}
-		if err := os.Chmod(path, mode); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod(path, fi.Mode().Perm()) })
-	}
-	// Prove it took, so a test cannot pass for want of a read-only path.
-	probe := path
-	if fi.IsDir() {
-		probe = filepath.Join(path, "probe")
-	}
-	if f, err := os.OpenFile(probe, os.O_RDWR|os.O_CREATE, 0o644); err == nil {
-		f.Close()
-		os.Remove(probe)
-		t.Skipf("cannot make %s read-only here: it can still be written", path)
 	}
 }
 
@@ -645,13 +577,13 @@ func TestCheckOutputPaths(t *testing.T) {
 		{"under /proc", nil, checkWritable, "/proc/waymark/j.xml", `directory "/proc" is not writable`},
 		{"read-only file", func(t *testing.T, dir string) {
 			write(t, filepath.Join(dir, "j.xml"))
-			readOnly(t, filepath.Join(dir, "j.xml"))
+			storetest.ReadOnly(t, filepath.Join(dir, "j.xml"))
 		}, checkWritable, "DIR/j.xml", "the file is not writable"},
 		{"in a read-only directory", func(t *testing.T, dir string) {
 			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			readOnly(t, filepath.Join(dir, "ro"))
+			storetest.ReadOnly(t, filepath.Join(dir, "ro"))
 		}, checkWritable, "DIR/ro/a/j.xml", `directory "DIR/ro" is not writable`},
 
 		{"existing directory", nil, checkDir, "DIR", ""},
@@ -663,7 +595,7 @@ func TestCheckOutputPaths(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			readOnly(t, filepath.Join(dir, "ro"))
+			storetest.ReadOnly(t, filepath.Join(dir, "ro"))
 		}, checkDir, "DIR/ro", `directory "DIR/ro" is not writable`},
 	}
 	for _, tt := range tests {
@@ -673,12 +605,12 @@ func TestCheckOutputPaths(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, dir)
 			}
-			before := listing(t, dir)
+			before := storetest.Listing(t, dir)
 			err := tt.check(strings.ReplaceAll(tt.path, "DIR", dir))
 			if want := strings.ReplaceAll(tt.want, "DIR", dir); fmt.Sprint(err) != want && !(want == "" && err == nil) {
 				t.Errorf("check(%q) = %v, want %s", tt.path, err, cmp.Or(want, "nil"))
 			}
-			if after := listing(t, dir); !slices.Equal(after, before) {
+			if after := storetest.Listing(t, dir); !slices.Equal(after, before) {
 				t.Errorf("the check changed files\nbefore: %q\n after: %q", before, after)
 			}
 		})

@@ -3,12 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/waymarkhq/waymark/results"
+	"github.com/waymarkhq/waymark/results/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -285,7 +284,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := listing(t, dir)
+			before := storetest.Listing(t, dir)
 			s, err := Open(t.Context(), tt.path)
 			if err == nil {
 				s.Close()
@@ -294,76 +293,8 @@ func TestOpenErrors(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("Open(%q) error\n got: %v\nwant: %s", tt.path, err, tt.want)
 			}
-			assertEqual(t, "files after the failed Open", listing(t, dir), before)
+			assertEqual(t, "files after the failed Open", storetest.Listing(t, dir), before)
 		})
-	}
-}
-
-// listing describes every file under dir by its path, size and content
-// hash, to show that something left dir as it was.
-func listing(t *testing.T, dir string) []string {
-	t.Helper()
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			files = append(files, path+"/")
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files = append(files, fmt.Sprintf("%s %d bytes %x", path, len(b), sha256.Sum256(b)))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// readOnly makes path, a file or a directory, read-only for this process
-// until the test ends. Mode bits do that for a user; root ignores them, so
-// as root it sets the immutable attribute instead (chattr +i, which needs
-// CAP_LINUX_IMMUTABLE and a file system that has the attribute, such as
-// ext4). It skips the test when neither works.
-func readOnly(t *testing.T, path string) {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
-			t.Skipf("cannot make %s read-only as root: chattr +i: %v %s", path, err, out)
-		}
-		t.Cleanup(func() {
-			if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
-				t.Errorf("chattr -i %s: %v %s", path, err, out)
-			}
-		})
-	} else {
-		mode := os.FileMode(0o444)
-		if fi.IsDir() {
-			mode = 0o555
-		}
-		if err := os.Chmod(path, mode); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod(path, fi.Mode().Perm()) })
-	}
-	// Prove it took, so the test cannot pass for want of a read-only path.
-	probe := path
-	if fi.IsDir() {
-		probe = filepath.Join(path, "probe")
-	}
-	if f, err := os.OpenFile(probe, os.O_RDWR|os.O_CREATE, 0o644); err == nil {
-		f.Close()
-		os.Remove(probe)
-		t.Skipf("cannot make %s read-only here: it can still be written", path)
 	}
 }
 
@@ -466,8 +397,8 @@ func TestOpenReadOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, "waymark.db")
-			readOnly(t, tt.setup(t, path))
-			before := listing(t, dir)
+			storetest.ReadOnly(t, tt.setup(t, path))
+			before := storetest.Listing(t, dir)
 			s, err := Open(t.Context(), path)
 			if err == nil {
 				s.Close()
@@ -476,7 +407,7 @@ func TestOpenReadOnly(t *testing.T) {
 			if err.Error() != tt.want(path) {
 				t.Errorf("Open error\n got: %v\nwant: %s", err, tt.want(path))
 			}
-			assertEqual(t, "files after the failed Open", listing(t, dir), before)
+			assertEqual(t, "files after the failed Open", storetest.Listing(t, dir), before)
 		})
 	}
 }

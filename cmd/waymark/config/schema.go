@@ -1,16 +1,14 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/waymarkhq/waymark/journeys/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -32,14 +30,9 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 	stringsType  = reflect.TypeFor[[]string]()
 
-	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-	daysRE    = regexp.MustCompile(`^([0-9]+)d(.*)$`)
-	yamlErrRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	daysRE = regexp.MustCompile(`^([0-9]+)d(.*)$`)
 )
-
-// maxNodes bounds a document's size with aliases expanded, so that a few
-// nested aliases cannot make checking it take forever.
-const maxNodes = 100_000
 
 // position is where a value starts in the file.
 type position struct{ line, col int }
@@ -68,33 +61,23 @@ type walker struct {
 // wrong to errs. An empty document has no settings.
 func walkDocument(file string, data []byte, errs *ErrorList) *document {
 	w := &walker{file: file, errs: errs, doc: &document{values: map[string]any{}, pos: map[string]position{}}}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		if !errors.Is(err, io.EOF) {
-			w.yamlError(err)
-		}
+	root, problem := yamlnode.Decode(data)
+	if problem != nil {
+		*errs = append(*errs, &Error{File: file, Line: problem.Line, Col: problem.Col, Msg: problem.Msg})
+	}
+	if root == nil {
 		return w.doc
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		w.errorf(&extra, "", "a second YAML document: want one document per file")
-	} else if !errors.Is(err, io.EOF) {
-		w.yamlError(err)
-	}
-	if len(root.Content) == 0 {
+	if large, _ := yamlnode.TooLarge(root); large {
+		w.errorf(root, "", "the document is too large once its aliases are expanded: want at most %d values", yamlnode.MaxNodes)
 		return w.doc
 	}
-	if expandedSize(&root, map[*yaml.Node]int{}) > maxNodes {
-		w.errorf(&root, "", "the document is too large once its aliases are expanded: want at most %d values", maxNodes)
-		return w.doc
-	}
-	n := deref(root.Content[0])
+	n := yamlnode.Deref(root.Content[0])
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return w.doc // only comments
 	}
 	if n.Kind != yaml.MappingNode {
-		w.errorf(n, "", "want a map of settings, got %s", describe(n))
+		w.errorf(n, "", "want a map of settings, got %s", yamlnode.Describe(n))
 		return w.doc
 	}
 	if m, ok := w.value(n, reflect.TypeFor[Config](), ""); ok {
@@ -108,23 +91,13 @@ func (w *walker) errorf(n *yaml.Node, key, format string, args ...any) {
 	*w.errs = append(*w.errs, &Error{File: w.file, Line: n.Line, Col: n.Column, Key: display(key), Msg: fmt.Sprintf(format, args...)})
 }
 
-// yamlError turns a YAML syntax error into an Error at its line.
-func (w *walker) yamlError(err error) {
-	e := &Error{File: w.file, Msg: "bad YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-	if m := yamlErrRE.FindStringSubmatch(err.Error()); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = "bad YAML: " + m[2]
-	}
-	*w.errs = append(*w.errs, e)
-}
-
 // drop records that the value at path was left out or replaced.
 func (w *walker) drop(path string) { w.doc.dropped = append(w.doc.dropped, path) }
 
 // value checks n against t and returns it in the shape viper takes. When
 // ok is false the value is wrong and was reported.
 func (w *walker) value(n *yaml.Node, t reflect.Type, path string) (v any, ok bool) {
-	n = deref(n)
+	n = yamlnode.Deref(n)
 	w.doc.pos[path] = position{n.Line, n.Column}
 	defer func() {
 		if !ok {
@@ -142,7 +115,7 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) (v any, ok boo
 		return w.list(n, t, path)
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		w.errorf(n, path, "want %s, got %s", want(t), describe(n))
+		w.errorf(n, path, "want %s, got %s", want(t), yamlnode.Describe(n))
 		return nil, false
 	}
 	v, msg := parseScalar(t, n.Value)
@@ -156,7 +129,7 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) (v any, ok boo
 // object checks a map against struct t's fields, leaving out unknown keys.
 func (w *walker) object(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 	if n.Kind != yaml.MappingNode {
-		w.errorf(n, path, "want a map, got %s", describe(n))
+		w.errorf(n, path, "want a map, got %s", yamlnode.Describe(n))
 		return nil, false
 	}
 	fields := map[string]reflect.Type{}
@@ -170,7 +143,7 @@ func (w *walker) object(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 	seen := map[string]int{}
 	for k, v := range pairs(n) {
 		if k.Kind != yaml.ScalarNode {
-			w.errorf(k, path, "want a plain key, got %s", describe(k))
+			w.errorf(k, path, "want a plain key, got %s", yamlnode.Describe(k))
 			w.drop(join(path, "?"))
 			continue
 		}
@@ -182,7 +155,7 @@ func (w *walker) object(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 		seen[k.Value] = k.Line
 		ft, known := fields[k.Value]
 		if !known {
-			w.errorf(k, path, "unknown key %q%s", k.Value, hint(k.Value, keys))
+			w.errorf(k, path, "unknown key %q%s", k.Value, yamlnode.Hint(k.Value, keys))
 			w.drop(p)
 			continue
 		}
@@ -197,7 +170,7 @@ func (w *walker) object(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 // is replaced by its type's zero, so the name stays defined.
 func (w *walker) names(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 	if n.Kind != yaml.MappingNode {
-		w.errorf(n, path, "want a map of names, got %s", describe(n))
+		w.errorf(n, path, "want a map of names, got %s", yamlnode.Describe(n))
 		return nil, false
 	}
 	out := map[string]any{}
@@ -210,7 +183,7 @@ func (w *walker) names(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 		}
 		seen[k.Value] = k.Line
 		if k.Kind != yaml.ScalarNode || !nameRE.MatchString(k.Value) {
-			w.errorf(k, path, "bad name %s: want lowercase letters, digits, - and _, like ops-team", describe(k))
+			w.errorf(k, path, "bad name %s: want lowercase letters, digits, - and _, like ops-team", yamlnode.Describe(k))
 			w.drop(p)
 			continue
 		}
@@ -227,7 +200,7 @@ func (w *walker) names(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 // type's zero, so the items keep their places.
 func (w *walker) list(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 	if n.Kind != yaml.SequenceNode {
-		w.errorf(n, path, "want a list, got %s", describe(n))
+		w.errorf(n, path, "want a list, got %s", yamlnode.Describe(n))
 		return nil, false
 	}
 	out := make([]any, len(n.Content))
@@ -248,7 +221,7 @@ func (w *walker) stringList(n *yaml.Node, path string) (any, bool) {
 		return []string{n.Value}, true
 	}
 	if n.Kind != yaml.SequenceNode {
-		w.errorf(n, path, "want a list of strings, got %s", describe(n))
+		w.errorf(n, path, "want a list of strings, got %s", yamlnode.Describe(n))
 		return nil, false
 	}
 	out := make([]string, len(n.Content))
@@ -264,7 +237,7 @@ func (w *walker) stringList(n *yaml.Node, path string) (any, bool) {
 func pairs(n *yaml.Node) func(yield func(k, v *yaml.Node) bool) {
 	return func(yield func(k, v *yaml.Node) bool) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if !yield(deref(n.Content[i]), deref(n.Content[i+1])) {
+			if !yield(yamlnode.Deref(n.Content[i]), yamlnode.Deref(n.Content[i+1])) {
 				return
 			}
 		}
@@ -380,51 +353,6 @@ func parseDuration(s string) (time.Duration, error) {
 		d += rest
 	}
 	return d, nil
-}
-
-// deref follows an alias to its anchored node.
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-// describe names a node's kind for "want X, got Y" messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a map"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
-}
-
-// expandedSize counts n's nodes as if every alias were a copy of its anchor;
-// memo keeps the count itself linear.
-func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
-	if n = deref(n); n == nil {
-		return 0
-	}
-	if size, ok := memo[n]; ok {
-		return size
-	}
-	memo[n] = maxNodes + 1 // a node reached again while counting it is a cycle
-	size := 1
-	for _, c := range n.Content {
-		size += expandedSize(c, memo)
-		if size > maxNodes {
-			break
-		}
-	}
-	memo[n] = size
-	return size
 }
 
 // environment is what the WAYMARK_* variables set.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/robfig/cron/v3"
+	"github.com/waymarkhq/waymark/journeys/yamlnode"
 )
 
 // channelTypes are the values of Channel.Type, in the order messages list them.
@@ -103,7 +104,7 @@ func (v *validator) channel(path string, ch Channel) {
 	}
 	keys, ok := channelKeys(ch.Type)
 	if !ok {
-		v.report(path+".type", "unknown channel type %q%s", ch.Type, hint(ch.Type, channelTypes()))
+		v.report(path+".type", "unknown channel type %q%s", ch.Type, yamlnode.Hint(ch.Type, channelTypes()))
 		return
 	}
 	given := map[string]bool{
@@ -156,7 +157,7 @@ func (v *validator) route(path string, r Route, channels map[string]Channel, nam
 		case len(names) == 0:
 			v.report(p, "undefined channel %q: no channels are defined", name)
 		default:
-			v.report(p, "undefined channel %q%s", name, hint(name, names))
+			v.report(p, "undefined channel %q%s", name, yamlnode.Hint(name, names))
 		}
 	}
 }
@@ -164,7 +165,7 @@ func (v *validator) route(path string, r Route, channels map[string]Channel, nam
 // oneOf checks that a set value is one of the allowed words.
 func (v *validator) oneOf(path, what, got string, allowed ...string) {
 	if got != "" && !slices.Contains(allowed, got) {
-		v.report(path, "unknown %s %q%s", what, got, hint(got, allowed))
+		v.report(path, "unknown %s %q%s", what, got, yamlnode.Hint(got, allowed))
 	}
 }
 
