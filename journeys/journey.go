@@ -16,11 +16,14 @@ type Pos struct {
 // hold `${…}` references keep them unexpanded: they are expanded at run time
 // by a Scope, so extracted values and run built-ins are known.
 type Journey struct {
-	Name        string // lowercase slug, unique across loaded journeys
-	Title       string // optional, shown in reports
-	File        string // path of the file as given to Load
-	Site        string // base URL template; --base-url overrides it
-	Schedule    string // cron spec, "" = on demand only
+	Name     string // lowercase slug, unique across loaded journeys
+	Title    string // optional, shown in reports
+	File     string // path of the file as given to Load
+	Site     string // base URL template; --base-url overrides it
+	Schedule string // cron spec, "" = on demand only
+	// Locations are the agents' locations the journey runs in, each slot
+	// once in each; empty means every location that has an agent.
+	Locations   []string
 	Timeout     time.Duration
 	Owner       string
 	Customer    string
@@ -33,7 +36,7 @@ type Journey struct {
 	Headers     map[string]string // extra headers on every browser request
 	Vars        []Var             // in file order; a var may use earlier ones
 	Steps       []Step
-	Hash        string // sha256 of the file bytes: the definition hash
+	Hash        string // the definition hash: sha256 of the file and the snippets it uses
 
 	// Warnings are problems that do not stop the journey from running,
 	// such as a `wait` step (a fixed pause); `waymark validate` prints them.

@@ -1,6 +1,8 @@
 package journeys
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -569,4 +571,40 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse = %v, %v", j, err)
 		}
 	})
+}
+
+// TestDefinitionHashCoversSnippets: a changed snippet is a changed
+// journey; a journey without snippets hashes to its file's sha256.
+func TestDefinitionHashCoversSnippets(t *testing.T) {
+	journey := []byte("name: guest\nlocations: [eu-west, us-east]\nsteps:\n  - use: {file: snippets/login.yaml}\n")
+	hash := func(snippet string) string {
+		t.Helper()
+		js, err := LoadFS(fstest.MapFS{
+			"guest.yaml":          {Data: journey},
+			"snippets/login.yaml": {Data: []byte(snippet)},
+		}, "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := js[0].Locations; !slices.Equal(got, []string{"eu-west", "us-east"}) {
+			t.Errorf("locations = %q", got)
+		}
+		return js[0].Hash
+	}
+	a := hash("steps:\n  - goto: /login\n")
+	b := hash("steps:\n  - goto: /signin\n")
+	if a == b {
+		t.Errorf("the hash %s did not change with the snippet", a)
+	}
+	if a != hash("steps:\n  - goto: /login\n") {
+		t.Errorf("the hash is not stable")
+	}
+	plain := []byte("name: plain\nsteps:\n  - goto: https://shop.example.com/\n")
+	j, err := Parse("plain.yaml", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(plain); j.Hash != hex.EncodeToString(sum[:]) {
+		t.Errorf("hash of a journey without snippets = %s, want the file's sha256", j.Hash)
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,14 +35,30 @@ func parseFile(src files, name string, data []byte) (*Journey, Pos, ErrorList) {
 	j, namePos := p.journey(data)
 	j.Warnings = p.warns
 	j.refs = p.refs
+	j.Hash = definitionHash(data, p.snippetData)
 	return j, namePos, p.errs
 }
 
-var topKeys = []string{"name", "title", "site", "schedule", "timeout", "owner", "customer", "tags",
+// definitionHash is the hex sha256 of a journey's file and of the snippet
+// files it uses, so a changed snippet is a changed journey. A journey that
+// uses no snippet hashes to the sha256 of its file alone.
+func definitionHash(data []byte, snippets map[string][]byte) string {
+	h := sha256.New()
+	h.Write(data)
+	for _, name := range slices.Sorted(maps.Keys(snippets)) {
+		// Length-prefixed, so no file's bytes can pass for a name.
+		fmt.Fprintf(h, "\x00%d:%s%d:", len(name), name, len(snippets[name]))
+		h.Write(snippets[name])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+var topKeys = []string{"name", "title", "site", "schedule", "locations", "timeout", "owner", "customer", "tags",
 	"device", "screenshots", "thresholds", "alert", "block", "headers", "vars", "steps"}
 
 var (
 	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	locationRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	headerRE   = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 	cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 )
@@ -109,9 +127,7 @@ func scheduleProblem(spec string) string {
 
 // journey reads a journey file's top level.
 func (p *parser) journey(data []byte) (*Journey, Pos) {
-	sum := sha256.Sum256(data)
-	j := &Journey{File: p.file, Timeout: DefaultRunTimeout, Screenshots: ScreenshotsOnFailure,
-		Device: desktop, Hash: hex.EncodeToString(sum[:])}
+	j := &Journey{File: p.file, Timeout: DefaultRunTimeout, Screenshots: ScreenshotsOnFailure, Device: desktop}
 	var namePos Pos
 	root := p.document(data)
 	if root == nil {
@@ -167,6 +183,9 @@ func (p *parser) journey(data []byte) (*Journey, Pos) {
 	}
 	if n := o.get("customer"); n != nil {
 		j.Customer, _ = p.nonEmpty(n, "customer")
+	}
+	if n := o.get("locations"); n != nil {
+		j.Locations = p.locations(n)
 	}
 	if n := o.get("tags"); n != nil {
 		j.Tags = p.strList(n, "tags")
@@ -324,4 +343,26 @@ func (p *parser) alert(n *yaml.Node) Alert {
 		p.errorf(n, "alert: give after or {failures, within}, not both")
 	}
 	return a
+}
+
+// locations reads `locations:`, the agents' location labels the journey
+// runs in, each a lowercase label like eu-west.
+func (p *parser) locations(n *yaml.Node) []string {
+	list := p.strList(n, "locations")
+	items, _ := p.list(n, "locations")
+	seen := map[string]bool{}
+	for i, l := range list {
+		at := n
+		if i < len(items) {
+			at = items[i]
+		}
+		switch {
+		case !locationRE.MatchString(l):
+			p.errorf(at, "locations: bad location %q: want a lowercase label of a-z, 0-9, - and _ like eu-west", l)
+		case seen[l]:
+			p.errorf(at, "locations: %q is listed twice", l)
+		}
+		seen[l] = true
+	}
+	return list
 }

@@ -760,6 +760,10 @@ func (p *parser) snippet(n *yaml.Node, file, name string) *snippet {
 	}
 	sn := &snippet{}
 	p.snippets[name] = sn
+	if p.snippetData == nil {
+		p.snippetData = map[string][]byte{}
+	}
+	p.snippetData[name] = data
 	c := &parser{state: p.state, file: p.src.display(name), dir: p.src.dir(name), snippetFile: true}
 	root := c.document(data)
 	if root == nil {

@@ -37,6 +37,9 @@ type state struct {
 	warns    []*Error
 	refs     []envRef
 	snippets map[string]*snippet // by resolved path
+	// snippetData are the bytes of every snippet file read, by resolved
+	// path: a changed snippet is a changed journey (Journey.Hash).
+	snippetData map[string][]byte
 }
 
 // pendingRef is an unknown variable that a later step may extract.
