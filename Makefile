@@ -1,6 +1,6 @@
 # Waymark — make targets. `make demo` and `make test` work on a fresh
-# Debian/Ubuntu machine with Go; `make setup` installs Chromium (as root)
-# or says how.
+# Debian/Ubuntu machine with Go; `make setup` installs Chromium and
+# PostgreSQL (as root) or says how.
 
 GO        ?= go
 BIN       ?= bin/waymark
@@ -12,12 +12,22 @@ STATICCHECK_VERSION ?= latest
 # The browser binaries Waymark looks for, in order (see runner/browser).
 CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
 
-.PHONY: all setup build test lint demo bench clean
+# The tests run under a throwaway PostgreSQL cluster that Debian's
+# pg_virtualenv creates (in a temporary directory, -t, even as root), sets
+# PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE for, and removes when
+# the tests end. The store's tests make a database of their own each on
+# it, so parallel tests can take many connections. Set PG_VIRTUALENV= to
+# run against the server your own PG* variables name instead.
+PG_VIRTUALENV ?= pg_virtualenv -t -o max_connections=300
+
+.PHONY: all setup setup-chromium setup-postgres build test lint demo bench clean
 
 all: build
 
-## setup: install Chromium when missing (needs root and apt-get), or say how.
-setup:
+## setup: install Chromium and PostgreSQL when missing (needs root and apt-get), or say how.
+setup: setup-chromium setup-postgres
+
+setup-chromium:
 	@for b in $(CHROMIUM_NAMES); do \
 	  if command -v $$b >/dev/null 2>&1; then echo "browser: $$(command -v $$b) ($$($$b --version 2>/dev/null))"; exit 0; fi; \
 	done; \
@@ -30,15 +40,31 @@ setup:
 	  exit 1; \
 	fi
 
+# PostgreSQL: a server and pg_virtualenv (postgresql-common), for the store's
+# tests against PostgreSQL.
+setup-postgres:
+	@pg=$$(ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -1); \
+	if [ -n "$$pg" ] && command -v pg_virtualenv >/dev/null 2>&1; then \
+	  echo "postgresql: $$pg ($$($$pg --version)), pg_virtualenv: $$(command -v pg_virtualenv)"; exit 0; \
+	fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "PostgreSQL is missing; installing Debian's postgresql package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null && command -v pg_virtualenv; \
+	else \
+	  echo "PostgreSQL is missing. Install it as root: apt-get update && apt-get install -y postgresql" >&2; \
+	  echo "(the tests run against a throwaway server started by pg_virtualenv, from the postgresql-common package it brings)" >&2; \
+	  exit 1; \
+	fi
+
 ## build: one static binary, no cgo.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/waymark
 
-## test: the whole suite, real Chromium included, with the race detector.
+## test: the whole suite, real Chromium and a throwaway PostgreSQL included, with the race detector.
 test: setup
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)
 	$(GO) vet $(PKGS)
-	$(GO) test -race -timeout 12m $(PKGS)
+	$(PG_VIRTUALENV) $(GO) test -race -timeout 12m $(PKGS)
 
 ## lint: gofmt, go vet and staticcheck.
 lint:

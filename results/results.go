@@ -75,6 +75,9 @@ type Run struct {
 	File     string
 	Trigger  Trigger
 	Location string
+	// Slot is the due time of the schedule slot this run is for; zero for
+	// a run nobody scheduled (CI, by hand).
+	Slot time.Time
 	// StartedAt is when the first step started and FinishedAt when the
 	// last one ended, so Duration measures the site, not the monitor.
 	// When no step ran (the monitor failed first) both are the moment the

@@ -4,7 +4,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/waymarkhq/waymark/results"
 )
@@ -17,6 +19,7 @@ type runRow struct {
 	File           string          `db:"file"`
 	Trigger        results.Trigger `db:"trigger"`
 	Location       string          `db:"location"`
+	Slot           sql.NullInt64   `db:"slot"`
 	StartedAt      sql.NullInt64   `db:"started_at"`
 	FinishedAt     sql.NullInt64   `db:"finished_at"`
 	DurationMS     int64           `db:"duration_ms"`
@@ -31,18 +34,18 @@ type runRow struct {
 	Retried        bool            `db:"retried"`
 }
 
-const runColumns = `id, journey, title, file, "trigger", location, started_at, finished_at, duration_ms,
+const runColumns = `id, journey, title, file, "trigger", location, slot, started_at, finished_at, duration_ms,
 	setup_ms, outcome, failing_step, cause, error, browser_version, definition_hash, attempt, retried`
 
-const runValues = `:id, :journey, :title, :file, :trigger, :location, :started_at, :finished_at, :duration_ms,
+const runValues = `:id, :journey, :title, :file, :trigger, :location, :slot, :started_at, :finished_at, :duration_ms,
 	:setup_ms, :outcome, :failing_step, :cause, :error, :browser_version, :definition_hash, :attempt, :retried`
 
 func toRunRow(r *results.Run) runRow {
 	return runRow{
-		ID: r.ID, Journey: r.Journey, Title: r.Title, File: r.File, Trigger: r.Trigger,
-		Location: r.Location, StartedAt: millis(r.StartedAt), FinishedAt: millis(r.FinishedAt),
+		ID: r.ID, Journey: r.Journey, Title: text(r.Title), File: text(r.File), Trigger: r.Trigger,
+		Location: r.Location, Slot: millis(r.Slot), StartedAt: millis(r.StartedAt), FinishedAt: millis(r.FinishedAt),
 		DurationMS: r.Duration.Milliseconds(), SetupMS: r.Setup.Milliseconds(), Outcome: r.Outcome,
-		FailingStep: r.FailingStep, Cause: r.Cause, Error: r.Error, BrowserVersion: r.BrowserVersion,
+		FailingStep: r.FailingStep, Cause: r.Cause, Error: text(r.Error), BrowserVersion: text(r.BrowserVersion),
 		DefinitionHash: r.DefinitionHash, Attempt: r.Attempt, Retried: r.Retried,
 	}
 }
@@ -50,7 +53,7 @@ func toRunRow(r *results.Run) runRow {
 func (row runRow) run() results.Run {
 	return results.Run{
 		ID: row.ID, Journey: row.Journey, Title: row.Title, File: row.File, Trigger: row.Trigger,
-		Location: row.Location, StartedAt: fromMillis(row.StartedAt), FinishedAt: fromMillis(row.FinishedAt),
+		Location: row.Location, Slot: fromMillis(row.Slot), StartedAt: fromMillis(row.StartedAt), FinishedAt: fromMillis(row.FinishedAt),
 		Duration: ms(row.DurationMS), Setup: ms(row.SetupMS), Outcome: row.Outcome,
 		FailingStep: row.FailingStep, Cause: row.Cause, Error: row.Error, BrowserVersion: row.BrowserVersion,
 		DefinitionHash: row.DefinitionHash, Attempt: row.Attempt, Retried: row.Retried,
@@ -105,25 +108,21 @@ type consoleEntry struct {
 func toStepRow(runID string, s *results.Step) (stepRow, error) {
 	console := make([]consoleEntry, len(s.Console))
 	for i, c := range s.Console {
-		console[i] = consoleEntry{Kind: c.Kind, Text: c.Text, Source: c.Source, AtMS: c.At.Milliseconds()}
+		console[i] = consoleEntry{Kind: c.Kind, Text: text(c.Text), Source: text(c.Source), AtMS: c.At.Milliseconds()}
 	}
 	consoleJSON, err := json.Marshal(console)
 	if err != nil {
 		return stepRow{}, fmt.Errorf("encode console of step %d: %w", s.Index, err)
 	}
-	notes := s.Notes
-	if notes == nil {
-		notes = []string{} // '[]', not 'null'
-	}
-	notesJSON, err := json.Marshal(notes)
+	notesJSON, err := jsonList(s.Notes) // '[]', not 'null', when there are none
 	if err != nil {
 		return stepRow{}, fmt.Errorf("encode notes of step %d: %w", s.Index, err)
 	}
 	row := stepRow{
-		RunID: runID, Index: s.Index, Name: s.Name, Action: s.Action, Line: s.Line,
+		RunID: runID, Index: s.Index, Name: text(s.Name), Action: s.Action, Line: s.Line,
 		StartMS: s.Start.Milliseconds(), DurationMS: s.Duration.Milliseconds(), Status: s.Status,
-		Optional: s.Optional, Cause: s.Cause, Error: s.Error, Expected: s.Expected, Actual: s.Actual,
-		URL: s.URL, HTTPStatus: s.HTTPStatus, Console: string(consoleJSON), Notes: string(notesJSON),
+		Optional: s.Optional, Cause: s.Cause, Error: text(s.Error), Expected: text(s.Expected), Actual: text(s.Actual),
+		URL: text(s.URL), HTTPStatus: s.HTTPStatus, Console: string(consoleJSON), Notes: notesJSON,
 	}
 	if t := s.Timings; t != nil {
 		row.TTFBMS = valid(t.TTFB.Milliseconds())
@@ -178,6 +177,18 @@ type artifactRow struct {
 	Kind    results.ArtifactKind `db:"kind"`
 	Label   string               `db:"label"`
 	Hash    string               `db:"hash"`
+}
+
+// text is s as both databases can store it: valid UTF-8 without NUL bytes,
+// which PostgreSQL's TEXT refuses (SQLite would keep them, but the same
+// run must read back the same from both). Each invalid sequence and each
+// NUL becomes U+FFFD. Pages, servers and journey files choose what runs
+// say; a NUL in a console message must not cost the run.
+func text(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func valid(n int64) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: true} }

@@ -1,31 +1,41 @@
-// Package store persists runs, their steps and artifacts in SQLite (pure
-// Go, no cgo) through sqlx.
+// Package store persists runs, their steps and artifacts, the journeys and
+// what `waymark serve` keeps besides (agents, dispatch progress, missed
+// slots) in SQLite (pure Go, no cgo) or PostgreSQL, through the same sqlx
+// code, and applies River's migrations next to its own so that River's
+// jobs live in the same database and join the store's transactions.
 //
-// Conventions of the schema (see migrations/): times are stored as INTEGER
-// unix milliseconds in UTC and read back in UTC, durations as INTEGER
-// milliseconds, so values round-trip at millisecond precision. A zero time
-// is stored as NULL and read back as the zero time.
+// Conventions of the schema (see migrations/): times are stored as 64-bit
+// integer unix milliseconds in UTC (BIGINT on PostgreSQL) and read back in
+// UTC, durations as integer milliseconds, so values round-trip at
+// millisecond precision. A zero time is stored as NULL and read back as the
+// zero time. Text is stored as valid UTF-8 without NUL bytes, which
+// PostgreSQL's TEXT cannot hold: an invalid byte or a NUL becomes U+FFFD on
+// both databases, so both give back the same. Queries are written with ?
+// placeholders and rebound for the dialect.
 //
-// The database runs in WAL mode with one writer: writes of one Store are
+// SQLite runs in WAL mode with one writer: writes of one Store are
 // serialised in-process, and IMMEDIATE transactions plus a busy timeout keep
 // writers in other processes (`waymark run --record` next to `waymark
-// serve`) from failing with SQLITE_BUSY.
+// serve`) and River's own transactions from failing with SQLITE_BUSY.
 package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// The dialects a Store speaks, as Dialect reports them.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
 )
 
 // ErrNotFound is wrapped by the errors of readers asked for a run or blob
@@ -35,11 +45,16 @@ var ErrNotFound = errors.New("not found")
 
 // Store is a Waymark database. It is safe for concurrent use.
 type Store struct {
-	db  *sqlx.DB
-	now func() time.Time
-	log *slog.Logger
-	// writeMu serialises this Store's write transactions: SQLite has one
-	// writer, and waiting here is cheaper and fairer than in busy_timeout.
+	db      *sqlx.DB
+	dialect string
+	// where names the database in errors: the SQLite file, or the
+	// PostgreSQL URL without its password.
+	where string
+	now   func() time.Time
+	log   *slog.Logger
+	// writeMu serialises this Store's write transactions on SQLite: it has
+	// one writer, and waiting here is cheaper and fairer than in
+	// busy_timeout. PostgreSQL needs no such lock.
 	writeMu sync.Mutex
 }
 
@@ -47,7 +62,8 @@ type Store struct {
 type Option func(*Store)
 
 // WithClock sets the clock used for the times the store itself records
-// (migration and journey update times), so tests can pin them.
+// (migration and journey update times, a heartbeat or miss without a
+// time), so tests can pin them.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
@@ -58,55 +74,101 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Store) { s.log = l }
 }
 
-// dsnParams apply to every pooled connection as it opens: WAL so readers
-// never block the writer, a busy timeout instead of SQLITE_BUSY, foreign
-// keys on, NORMAL sync (safe in WAL), IMMEDIATE write transactions so a
-// transaction never has to upgrade a read lock, and error texts without the
-// misleading "out of memory" SQLite appends to open failures.
-const dsnParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(NORMAL)&_txlock=immediate&_error_rc=1"
-
-// Open opens the SQLite database at path, creating the file (but not its
-// directory) if needed, applies the migrations this binary knows and
+// Open opens the database dsn names: a postgres:// or postgresql:// URL
+// (postgres://user@host:5432/db?sslmode=require) for PostgreSQL, anything
+// else the path of a SQLite file, created (but not its directory) if
+// needed. It applies the migrations this binary knows, then River's, and
 // proves the database takes writes, so that a database that cannot keep
 // runs is refused before any run rather than after it. A database newer
-// than the binary is an error.
+// than the binary, ours or River's part of it, is an error.
 //
-// When Open fails it leaves behind no -wal or -shm file that it created
-// itself (see removeSidecars); the database file is left as it is.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("open database: empty path: expected a file name such as ./waymark.db")
-	}
+// Every error is one line naming the database (a URL without its
+// password) and what to check.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s := &Store{now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)
 	}
-	absent := absentSidecars(path)
-	db, err := sqlx.Open("sqlite", dsn(path))
-	if err != nil {
-		return nil, fmt.Errorf("open database %q: %w", path, err)
+	switch {
+	case dsn == "":
+		return nil, errors.New("open database: empty path: expected a file name such as ./waymark.db or a postgres:// URL")
+	case isPostgresURL(dsn):
+		return openPostgres(ctx, s, dsn)
+	default:
+		return openSQLite(ctx, s, dsn)
 	}
-	s.db = db
-	if err := s.start(ctx, path); err != nil {
-		db.Close()
-		removeSidecars(absent)
-		return nil, fmt.Errorf("open database %q: %w", path, err)
-	}
-	return s, nil
 }
 
-// start checks that the database at path opens, migrates it and proves it
-// takes writes.
-func (s *Store) start(ctx context.Context, path string) error {
+// isPostgresURL tells a PostgreSQL URL from a SQLite path by its scheme.
+func isPostgresURL(dsn string) bool {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
+
+// DB is the store's connection pool, for River's driver (see RiverDriver)
+// and for code that must share the store's pool and transactions. Do not
+// close it; Close does.
+func (s *Store) DB() *sql.DB { return s.db.DB }
+
+// Dialect is DialectSQLite or DialectPostgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+// Tx runs fn in one write transaction and commits it when fn returns nil;
+// it rolls back when fn fails or panics. Everything that must be stored
+// together goes through one Tx: a run (SaveRunTx), later its incident
+// change and the River jobs that notify about it (River's InsertTx takes
+// tx.Tx). On SQLite, transactions of one Store are serialised in-process.
+//
+// fn must do all its work through tx: on SQLite another write through the
+// pool would wait for the write lock tx holds until busy_timeout fails it.
+// fn's error is returned as it is.
+func (s *Store) Tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if s.dialect == DialectSQLite {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// exec runs one write statement (written with ? placeholders) in its own
+// transaction, serialised with the others like every write.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, tx.Rebind(query), args...)
+		return err
+	})
+	return res, err
+}
+
+// start checks that the database opens, migrates it and proves it takes
+// writes; diagnose turns a failure into what the user can act on.
+func (s *Store) start(ctx context.Context, diagnose func(error) error) error {
 	if err := s.db.PingContext(ctx); err != nil {
-		return diagnose(path, err)
+		return diagnose(err)
 	}
 	if err := s.migrate(ctx); err != nil {
-		return diagnose(path, err)
+		return diagnose(err)
 	}
 	if err := s.checkWrites(ctx); err != nil {
-		return diagnose(path, err)
+		return diagnose(err)
 	}
 	return nil
 }
@@ -115,7 +177,8 @@ func (s *Store) start(ctx context.Context, path string) error {
 // back. SQLite opens a file it may not write (mode 0444, immutable, on a
 // read-only mount) read-only without a word: reads, BEGIN IMMEDIATE and a
 // migration-free start all succeed, and only the first write fails, with
-// "attempt to write a readonly database".
+// "attempt to write a readonly database". PostgreSQL refuses writes on a
+// standby or to a user without the right.
 func (s *Store) checkWrites(ctx context.Context) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -127,86 +190,4 @@ func (s *Store) checkWrites(ctx context.Context) error {
 		return fmt.Errorf("check writes: %w", err)
 	}
 	return nil
-}
-
-// sidecars are the files SQLite keeps next to a database in WAL mode.
-var sidecars = [...]string{"-wal", "-shm"}
-
-// absentSidecars returns the -wal and -shm files of the database at path
-// that do not exist yet.
-func absentSidecars(path string) []string {
-	var absent []string
-	for _, suffix := range sidecars {
-		if _, err := os.Lstat(path + suffix); errors.Is(err, fs.ErrNotExist) {
-			absent = append(absent, path+suffix)
-		}
-	}
-	return absent
-}
-
-// removeSidecars removes the files of absent (see absentSidecars) that a
-// failed Open created. A connection that could only read leaves its -wal
-// and -shm behind when it closes, as it cannot checkpoint; left there,
-// owned by this user with the database file's mode, they would stand in
-// the way of the database's rightful writer. A -wal file with content is
-// kept, with its -shm: it holds commits, which cannot be this Open's.
-func removeSidecars(absent []string) {
-	for _, p := range absent {
-		if strings.HasSuffix(p, "-wal") {
-			if fi, err := os.Lstat(p); err == nil && fi.Size() > 0 {
-				return
-			}
-		}
-	}
-	for _, p := range absent {
-		os.Remove(p) // best effort: the error Open returns is the one that matters
-	}
-}
-
-// Close closes the database.
-func (s *Store) Close() error {
-	return s.db.Close()
-}
-
-// dsn makes a SQLite URI of path. The characters a URI gives a meaning to
-// are escaped; an absolute path gets an empty authority so that a path
-// starting with "//" is not taken for a host.
-func dsn(path string) string {
-	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
-	if strings.HasPrefix(p, "/") {
-		p = "//" + p
-	}
-	return "file:" + p + "?" + dsnParams
-}
-
-// diagnose turns SQLite's failure to open path into the reason a user can
-// act on, falling back to SQLite's own error.
-func diagnose(path string, err error) error {
-	dir := filepath.Dir(path)
-	fi, serr := os.Stat(dir)
-	switch {
-	case errors.Is(serr, fs.ErrNotExist):
-		return fmt.Errorf("directory %q does not exist", dir)
-	case serr != nil:
-		return serr
-	case !fi.IsDir():
-		return fmt.Errorf("%q is not a directory", dir)
-	}
-	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
-		return fmt.Errorf("%q is a directory, expected a database file", path)
-	}
-	// The journal and WAL files live next to the database, so the directory
-	// must be writable even when the file exists.
-	probe, perr := os.CreateTemp(dir, ".waymark-probe-*")
-	if perr != nil {
-		return fmt.Errorf("directory %q is not writable", dir)
-	}
-	probe.Close()
-	os.Remove(probe.Name())
-	if f, ferr := os.OpenFile(path, os.O_RDWR, 0); ferr == nil {
-		f.Close()
-	} else if !errors.Is(ferr, fs.ErrNotExist) {
-		return fmt.Errorf("file %q is not writable", path)
-	}
-	return err
 }

@@ -1,18 +1,14 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,20 +18,113 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
+// dialects are the databases every test of the store's behaviour runs on.
+var dialects = []string{DialectSQLite, DialectPostgres}
+
+// sqliteTemplate is a SQLite database fully migrated once per test binary
+// by TestMain; openNew copies it rather than migrate a new file for each
+// test (River's migrations take half a second under the race detector).
+// It is only read once TestMain has made it.
+var sqliteTemplate string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "waymark-store-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sqliteTemplate = filepath.Join(dir, "template.db")
+	s, err := Open(context.Background(), sqliteTemplate)
+	if err == nil {
+		err = s.Close() // checkpoints: the file alone holds the database
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make the template database:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // clock returns a fixed clock at t.
 func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
-// openTest opens a store in a fresh file of t.TempDir and closes it when the
-// test ends.
+// openTest opens a store in a new, migrated SQLite file of t.TempDir and
+// closes it when the test ends.
 func openTest(t testing.TB, opts ...Option) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "waymark.db")
-	s, err := Open(t.Context(), path, opts...)
+	path := migratedDSN(t, DialectSQLite)
+	return openDSN(t, path, opts...), path
+}
+
+// migratedDSN names a new database of the dialect for this test that Open
+// will find migrated (SQLite: a copy of sqliteTemplate) or migrate
+// (PostgreSQL, where a new database is cheap to migrate). Tests of what
+// Open does to a new database use newDSN.
+func migratedDSN(t testing.TB, dialect string) string {
+	t.Helper()
+	dsn := newDSN(t, dialect)
+	if dialect == DialectSQLite {
+		b, err := os.ReadFile(sqliteTemplate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dsn, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dsn
+}
+
+// newDSN names a new, empty database of the dialect for this test: a file
+// in t.TempDir, or a PostgreSQL database of its own (see
+// storetest.PostgresURL for when that skips).
+func newDSN(t testing.TB, dialect string) string {
+	t.Helper()
+	if dialect == DialectPostgres {
+		return storetest.PostgresURL(t)
+	}
+	return filepath.Join(t.TempDir(), "waymark.db")
+}
+
+// openDSN opens the database dsn names and closes it when the test ends.
+func openDSN(t testing.TB, dsn string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), dsn, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, path
+	return s
+}
+
+// openNew opens a new database of the dialect, migrated and empty.
+func openNew(t testing.TB, dialect string, opts ...Option) *Store {
+	t.Helper()
+	return openDSN(t, migratedDSN(t, dialect), opts...)
+}
+
+// forEachDialect runs test once per dialect, as parallel subtests named
+// after the dialect.
+func forEachDialect(t *testing.T, test func(t *testing.T, dialect string)) {
+	t.Helper()
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			test(t, d)
+		})
+	}
+}
+
+// byDialect picks the value for s's dialect.
+func byDialect[T any](s *Store, sqlite, postgres T) T {
+	if s.Dialect() == DialectPostgres {
+		return postgres
+	}
+	return sqlite
 }
 
 // count returns the number of rows of table.
@@ -46,6 +135,15 @@ func count(t testing.TB, s *Store, table string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// execSQL runs statements written with ? placeholders on s, for setting up
+// what a test needs.
+func execSQL(t testing.TB, s *Store, query string, args ...any) {
+	t.Helper()
+	if _, err := s.db.ExecContext(t.Context(), s.db.Rebind(query), args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
 }
 
 func TestPragmasOnEveryConnection(t *testing.T) {
@@ -78,51 +176,6 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 	}
 }
 
-func TestMigrationsAppliedOnceAndRecorded(t *testing.T) {
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	path := filepath.Join(t.TempDir(), "waymark.db")
-
-	s, err := Open(t.Context(), path, WithClock(clock(first)), WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Count(logs.String(), "applied migration"); got != len(ms) {
-		t.Errorf("first open logged %d applied migrations, want %d:\n%s", got, len(ms), &logs)
-	}
-	s.Close()
-
-	logs.Reset()
-	s, err = Open(t.Context(), path, WithClock(clock(first.Add(time.Hour))), WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if logs.Len() != 0 {
-		t.Errorf("reopen applied migrations again:\n%s", &logs)
-	}
-	var rows []struct {
-		Version   int   `db:"version"`
-		AppliedAt int64 `db:"applied_at"`
-	}
-	if err := s.db.SelectContext(t.Context(), &rows, "SELECT version, applied_at FROM schema_migrations ORDER BY version"); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != len(ms) {
-		t.Fatalf("schema_migrations has %d rows, want %d: %+v", len(rows), len(ms), rows)
-	}
-	for i, r := range rows {
-		if r.Version != i+1 || r.AppliedAt != first.UnixMilli() {
-			t.Errorf("schema_migrations row %d = %+v, want version %d applied at %d", i, r, i+1, first.UnixMilli())
-		}
-	}
-}
-
 // TestWriteTransactionsLockAtBegin shows transactions are IMMEDIATE: a
 // second writer waits at BEGIN rather than failing later when upgrading.
 func TestWriteTransactionsLockAtBegin(t *testing.T) {
@@ -145,117 +198,6 @@ func TestWriteTransactionsLockAtBegin(t *testing.T) {
 	}
 }
 
-// TestConcurrentOpen opens one new file from several Stores at once, as
-// several processes starting together would: each migration is applied once.
-func TestConcurrentOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "waymark.db")
-	var wg sync.WaitGroup
-	errs := make(chan error, 6)
-	for range 6 {
-		wg.Go(func() {
-			s, err := Open(t.Context(), path)
-			if err != nil {
-				errs <- err
-				return
-			}
-			s.Close()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := count(t, s, "schema_migrations"); n != len(ms) {
-		t.Errorf("schema_migrations has %d rows, want %d", n, len(ms))
-	}
-}
-
-func TestNewerDatabaseIsRefused(t *testing.T) {
-	s, path := openTest(t)
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.db.ExecContext(t.Context(), "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", len(ms)+1); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	_, err = Open(t.Context(), path)
-	want := fmt.Sprintf("open database %q: database schema version %d is newer than this waymark knows (%d): upgrade waymark", path, len(ms)+1, len(ms))
-	if err == nil || err.Error() != want {
-		t.Errorf("Open = %v\nwant %s", err, want)
-	}
-}
-
-func TestLoadMigrationsNumbering(t *testing.T) {
-	tests := []struct {
-		name  string
-		files []string
-		want  string // error text, "" for none
-	}{
-		{"in order", []string{"0001_a.sql", "0002_b.sql"}, ""},
-		{"gap", []string{"0001_a.sql", "0003_c.sql"}, "migration migrations/0003_c.sql: expected a name starting with 0002_"},
-		{"not numbered", []string{"init.sql"}, "migration migrations/init.sql: expected a name starting with 0001_"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fsys := fstest.MapFS{}
-			for _, f := range tt.files {
-				fsys["migrations/"+f] = &fstest.MapFile{Data: []byte("SELECT 1;")}
-			}
-			ms, err := loadMigrations(fsys)
-			if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
-				t.Fatalf("loadMigrations = %v, want %q", err, tt.want)
-			}
-			if err == nil && len(ms) != len(tt.files) {
-				t.Errorf("got %d migrations, want %d", len(ms), len(tt.files))
-			}
-		})
-	}
-}
-
-// TestSchemaGolden pins the schema the migrations produce, so a change to it
-// shows up in review. Run with -update to accept a change.
-func TestSchemaGolden(t *testing.T) {
-	s, _ := openTest(t)
-	var rows []struct {
-		Type string `db:"type"`
-		Name string `db:"name"`
-		SQL  string `db:"sql"`
-	}
-	if err := s.db.SelectContext(t.Context(), &rows, `SELECT type, name, sql FROM sqlite_master
-		WHERE sql IS NOT NULL ORDER BY type DESC, name`); err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		fmt.Fprintf(&b, "-- %s %s\n%s;\n\n", r.Type, r.Name, r.SQL)
-	}
-	golden := filepath.Join("testdata", "schema.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("schema differs from %s (run go test -update to accept):\n%s", golden, b.String())
-	}
-}
-
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
@@ -270,7 +212,7 @@ func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		name, path, want string
 	}{
-		{"empty path", "", `open database: empty path: expected a file name such as ./waymark.db`},
+		{"empty path", "", `open database: empty path: expected a file name such as ./waymark.db or a postgres:// URL`},
 		{"missing directory", filepath.Join(dir, "nope", "waymark.db"),
 			fmt.Sprintf(`open database %q: directory %q does not exist`, filepath.Join(dir, "nope", "waymark.db"), filepath.Join(dir, "nope"))},
 		{"parent is a file", filepath.Join(file, "waymark.db"),
@@ -298,11 +240,12 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// createV1 makes a database at path as waymark left it before migration
-// 0002: schema 0001 only, holding run "old" with one step.
-func createV1(t *testing.T, path string) {
+// createAt makes a SQLite database at path as a waymark of schema
+// version left it: our migrations up to version, no River tables, and
+// the statements of rows run after them.
+func createAt(t *testing.T, path string, version int, rows ...string) {
 	t.Helper()
-	ms, err := loadMigrations(migrationFS)
+	ms, err := loadMigrations(migrationFS, DialectSQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,19 +254,26 @@ func createV1(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{
-		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
-		ms[0].sql,
-		`INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)`,
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`}
+	for _, m := range ms[:version] {
+		qs = append(qs, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 0)`, m.version))
+	}
+	for _, q := range append(qs, rows...) {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("make a version %d database: %v", version, err)
+		}
+	}
+}
+
+// createV1 makes a database at path as waymark left it before migration
+// 0002: schema 0001 only, holding run "old" with one step.
+func createV1(t *testing.T, path string) {
+	t.Helper()
+	createAt(t, path, 1,
 		`INSERT INTO runs (id, journey, started_at, finished_at, duration_ms, outcome, failing_step, error, attempt)
 			VALUES ('old', 'checkout', 1000, 3000, 2000, 'failed', 1, 'step 1 "home": 500', 1)`,
 		`INSERT INTO steps (run_id, idx, name, action, line, duration_ms, status, cause, error)
-			VALUES ('old', 1, 'home', 'goto', 3, 2000, 'failed', 'http', '500')`,
-	} {
-		if _, err := db.ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("make a version 1 database: %v", err)
-		}
-	}
+			VALUES ('old', 1, 'home', 'goto', 3, 2000, 'failed', 'http', '500')`)
 }
 
 // TestMigrateFromV1 opens a database of schema 0001 with a run in it: the
@@ -349,6 +299,40 @@ func TestMigrateFromV1(t *testing.T) {
 	})
 	if err := s.SaveRun(t.Context(), nil, retriedRun("new", start())); err != nil {
 		t.Fatalf("save into the migrated database: %v", err)
+	}
+}
+
+// TestMigrateFromV2 opens a database as waymark 0002 left it, with a
+// journey recorded by `waymark run --record` and a run: the journey reads
+// back with no definition, every location and no load error, enabled, and
+// the run with no slot; River's tables are added.
+func TestMigrateFromV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "waymark.db")
+	createAt(t, path, 2,
+		`INSERT INTO journeys (name, title, file, definition_hash, owner, customer, tags, schedule, updated_at)
+			VALUES ('checkout', 'Checkout', 'journeys/checkout.yaml', 'h1', 'web', 'acme', '["shop"]', '@every 5m', 1000)`,
+		`INSERT INTO runs (id, journey, started_at, finished_at, outcome, attempt, setup_ms, retried)
+			VALUES ('old', 'checkout', 1000, 3000, 'passed', 1, 5, 0)`)
+	s := openDSN(t, path)
+	js, err := s.Journeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, "journeys stored before 0003", js, []JourneyRecord{{
+		Name: "checkout", Title: "Checkout", File: "journeys/checkout.yaml", Hash: "h1", Owner: "web",
+		Customer: "acme", Tags: []string{"shop"}, Schedule: "@every 5m", Enabled: true,
+		UpdatedAt: time.UnixMilli(1000).UTC(),
+	}})
+	got, err := s.Run(t.Context(), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, "run stored before 0003", *got, results.Run{
+		ID: "old", Journey: "checkout", StartedAt: time.UnixMilli(1000).UTC(), FinishedAt: time.UnixMilli(3000).UTC(),
+		Setup: 5 * time.Millisecond, Outcome: results.Passed, Attempt: 1,
+	})
+	if n := count(t, s, "river_job"); n != 0 {
+		t.Errorf("%d River jobs in a database just migrated, want 0", n)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package storetest is helpers for tests that need real files and
-// databases: read-only paths, directory listings.
+// databases: read-only paths, directory listings, and PostgreSQL
+// databases of their own on the throwaway server `make test` starts.
 package storetest
 
 import (
