@@ -26,6 +26,9 @@ import (
 type Browser interface {
 	Tab(ctx context.Context) (context.Context, context.CancelFunc, error)
 	Version() string
+	// Local says whether the browser runs on this machine and can read
+	// its files (an upload); a remote one is sent the file's bytes.
+	Local() bool
 }
 
 // Sink receives every finished run, e.g. to store it.
@@ -125,7 +128,7 @@ func (r *Runner) RunAll(ctx context.Context, js []*journeys.Journey) ([]*results
 			close(next)
 			if ok {
 				defer r.release()
-				attempts[i], errs[i] = r.attempts(ctx, j)
+				attempts[i], errs[i] = r.attempts(ctx, j, time.Time{})
 			}
 		})
 	}
@@ -144,10 +147,16 @@ func (r *Runner) RunAll(ctx context.Context, js []*journeys.Journey) ([]*results
 // when ctx ended before the run's first step, and otherwise non-nil only
 // when the Sink failed to keep a run.
 func (r *Runner) Run(ctx context.Context, j *journeys.Journey) (*results.Run, error) {
+	return r.RunSlot(ctx, j, time.Time{})
+}
+
+// RunSlot is Run for a schedule's slot: the run records the slot it is
+// for.
+func (r *Runner) RunSlot(ctx context.Context, j *journeys.Journey, slot time.Time) (*results.Run, error) {
 	var runs []*results.Run
 	var err error
 	if r.acquire(ctx) {
-		runs, err = r.attempts(ctx, j)
+		runs, err = r.attempts(ctx, j, slot)
 		r.release()
 	}
 	if len(runs) == 0 {
@@ -173,11 +182,11 @@ func (r *Runner) release() { <-r.slots }
 
 // attempts runs j, and again when the first attempt is worth a retry. The
 // caller holds a slot.
-func (r *Runner) attempts(ctx context.Context, j *journeys.Journey) ([]*results.Run, error) {
+func (r *Runner) attempts(ctx context.Context, j *journeys.Journey, slot time.Time) ([]*results.Run, error) {
 	var runs []*results.Run
 	var errs []error
 	for n := 1; n <= 2; n++ {
-		x := r.attempt(ctx, j, n)
+		x := r.attempt(ctx, j, n, slot)
 		if x == nil {
 			break
 		}
@@ -213,7 +222,7 @@ func (r *Runner) finish(ctx context.Context, j *journeys.Journey, run *results.R
 
 // attempt runs j once. It returns nil when ctx ended before the first
 // step: a run that never started is not a run.
-func (r *Runner) attempt(ctx context.Context, j *journeys.Journey, attempt int) *execution {
+func (r *Runner) attempt(ctx context.Context, j *journeys.Journey, attempt int, slot time.Time) *execution {
 	x := &execution{r: r, j: j, t0: r.opts.Now(), log: r.log}
 	x.run = &results.Run{
 		ID:             r.opts.NewID(),
@@ -222,6 +231,7 @@ func (r *Runner) attempt(ctx context.Context, j *journeys.Journey, attempt int) 
 		File:           j.File,
 		Trigger:        r.opts.Trigger,
 		Location:       r.opts.Location,
+		Slot:           slot,
 		DefinitionHash: j.Hash,
 		Attempt:        attempt,
 	}

@@ -177,9 +177,25 @@ type runOptions struct {
 	trigger  results.Trigger
 }
 
-// startBrowser launches the one browser of this command.
+// startBrowser launches the one browser of this command, or connects to
+// the remote ones of browser.url or browser.urls.
 func (a *app) startBrowser(ctx context.Context, cfg *config.Config) (*browser.Pool, error) {
-	pool := browser.New(browser.Options{Path: cfg.Browser.Path, Logger: a.logger()})
+	bc, err := cfg.Browser.Expanded(a.getenv)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	opts := browser.Options{Path: bc.Path, Logger: a.logger()}
+	header := make(map[string][]string, len(bc.Headers)) // an http.Header; the pool canonicalises the names
+	for name, v := range bc.Headers {
+		header[name] = []string{v}
+	}
+	if bc.URL != "" {
+		opts.Remote = append(opts.Remote, browser.Remote{URL: bc.URL, Header: header})
+	}
+	for _, r := range bc.URLs {
+		opts.Remote = append(opts.Remote, browser.Remote{URL: r.URL, Header: header, Slots: r.Slots})
+	}
+	pool := browser.New(opts)
 	if err := pool.Start(ctx); err != nil {
 		pool.Close()
 		return nil, badInput(err)

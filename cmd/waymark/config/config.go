@@ -18,7 +18,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/viper"
@@ -45,6 +49,9 @@ type Config struct {
 	Journeys []string `mapstructure:"journeys"`
 	// Location labels this agent; it works only this location's queue.
 	Location string `mapstructure:"location"`
+	// ShutdownTimeout is how long `waymark serve` lets running journeys
+	// finish on SIGINT/SIGTERM before it cuts them (recorded aborted).
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	// Browser says which Chromium runs the journeys.
 	Browser Browser `mapstructure:"browser"`
 	// Server is the dashboard and API of `waymark serve`.
@@ -61,15 +68,73 @@ type Config struct {
 	Retention Retention `mapstructure:"retention"`
 }
 
-// Browser is the `browser` section.
+// Browser is the `browser` section: the local Chromium runs use (path),
+// or remote browsers driven over DevTools instead (url, or urls for a
+// fleet).
 type Browser struct {
 	// Path is the Chromium binary; empty searches PATH.
 	Path string `mapstructure:"path"`
-	// URL is a remote Chrome's DevTools endpoint (ws://…), used instead of
-	// a local browser.
+	// URL is one remote browser, driven instead of a local one: its
+	// DevTools websocket (ws://host:9222/devtools/browser/…, or wss://),
+	// or its http://host:9222 address, resolved through /json/version at
+	// every connection because the websocket changes when it restarts.
 	URL string `mapstructure:"url"`
+	// URLs are several remote browsers (a fleet), each with how many runs
+	// it takes at once; a run goes to the least-loaded one that answers.
+	URLs []RemoteBrowser `mapstructure:"urls"`
+	// Headers go to every remote browser, with the websocket handshake and
+	// the /json/version lookup: a fleet's auth token, usually
+	// "Bearer ${env:NAME}". Names are lowercase (HTTP ignores case).
+	Headers map[string]string `mapstructure:"headers"`
 	// MaxConcurrent is how many journeys run at once (at least 1).
 	MaxConcurrent int `mapstructure:"max_concurrent"`
+}
+
+// RemoteBrowser is one entry of browser.urls.
+type RemoteBrowser struct {
+	// URL is the browser's address, as for browser.url.
+	URL string `mapstructure:"url"`
+	// Slots is the most runs this browser has at once (at least 1).
+	Slots int `mapstructure:"slots"`
+}
+
+// envRefRE is an ${env:NAME} reference, or ${env:NAME:-default}.
+var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+// Expanded returns b with the ${env:NAME} references (${env:NAME:-default}
+// for a default) in its url, urls and headers replaced by the variables
+// getenv finds: these hold tokens, which belong in the environment, not in
+// the file. A variable that is not set (or empty) and has no default is an
+// error naming the setting and the variable.
+func (b Browser) Expanded(getenv func(string) (string, bool)) (Browser, error) {
+	var errs []error
+	expand := func(key, s string) string {
+		return envRefRE.ReplaceAllStringFunc(s, func(ref string) string {
+			m := envRefRE.FindStringSubmatch(ref)
+			if v, ok := getenv(m[1]); ok && v != "" {
+				return v
+			}
+			if strings.Contains(ref, ":-") {
+				return m[2]
+			}
+			errs = append(errs, fmt.Errorf("%s: environment variable %s is not set: set it or give a default like ${env:%s:-value}", key, m[1], m[1]))
+			return ""
+		})
+	}
+	out := b
+	out.URL = expand("browser.url", b.URL)
+	out.URLs = slices.Clone(b.URLs)
+	for i := range out.URLs {
+		out.URLs[i].URL = expand("browser.urls.url", b.URLs[i].URL)
+	}
+	out.Headers = maps.Clone(b.Headers)
+	for _, name := range slices.Sorted(maps.Keys(b.Headers)) {
+		out.Headers[name] = expand("browser.headers."+name, b.Headers[name])
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Browser{}, err
+	}
+	return out, nil
 }
 
 // Server is the `server` section.

@@ -25,12 +25,13 @@ func env(m map[string]string) func(string) (string, bool) {
 // defaults is what Load gives with no file and no variables.
 func defaults() Config {
 	return Config{
-		Database: "./waymark.db",
-		Journeys: []string{"./journeys"},
-		Location: "local",
-		Browser:  Browser{MaxConcurrent: 2},
-		Server:   Server{Listen: "127.0.0.1:8080"},
-		Alert:    Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
+		Database:        "./waymark.db",
+		Journeys:        []string{"./journeys"},
+		Location:        "local",
+		ShutdownTimeout: 30 * time.Second,
+		Browser:         Browser{MaxConcurrent: 2},
+		Server:          Server{Listen: "127.0.0.1:8080"},
+		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
 	}
 }
 
@@ -88,12 +89,13 @@ func TestLoadValidFull(t *testing.T) {
 	}
 	const day = 24 * time.Hour
 	want := &Config{
-		Database: "./waymark.db",
-		Journeys: []string{"./journeys"},
-		Location: "local",
-		Browser:  Browser{MaxConcurrent: 2},
-		Server:   Server{Listen: "127.0.0.1:8080", Token: "${env:WAYMARK_TOKEN}"},
-		Alert:    Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
+		Database:        "./waymark.db",
+		Journeys:        []string{"./journeys"},
+		Location:        "local",
+		ShutdownTimeout: 30 * time.Second,
+		Browser:         Browser{MaxConcurrent: 2},
+		Server:          Server{Listen: "127.0.0.1:8080", Token: "${env:WAYMARK_TOKEN}"},
+		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
 		Channels: map[string]Channel{
 			"desk":  {Type: ChannelWebhook, URL: "https://desk.example.com/hooks/waymark", Secret: "${env:HOOK_SECRET}"},
 			"ops":   {Type: ChannelSlack, URL: "${env:SLACK_WEBHOOK}"},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ func channelKeys(typ string) (keys []string, ok bool) {
 // formats of addresses and URLs, the allowed words, and how sections refer
 // to each other. Values with ${env:NAME} references are not judged by
 // format, since they are expanded later.
+// locationRE is a location label: it names the agent's River queue
+// (loc_<label>), as in a journey's `locations:`.
+var locationRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
 func validate(c *Config, l *locator) ErrorList {
 	v := &validator{l: l}
 
@@ -54,12 +59,10 @@ func validate(c *Config, l *locator) ErrorList {
 			v.report(fmt.Sprintf("journeys[%d]", i), "want a journey file or folder, got %q", p)
 		}
 	}
-	if strings.TrimSpace(c.Location) == "" {
-		v.report("location", "want a non-empty label like eu-west, got %q", c.Location)
+	if !locationRE.MatchString(c.Location) {
+		v.report("location", "want a lowercase label of a-z, 0-9, - and _ like eu-west, got %q", c.Location)
 	}
-	if s := c.Browser.URL; s != "" && !checkURL(s, "ws", "wss", "http", "https") {
-		v.report("browser.url", "want a DevTools URL like ws://127.0.0.1:9222, got %q", s)
-	}
+	v.browser(c.Browser)
 	if s := c.Server.Listen; !checkHostPort(s) {
 		v.report("server.listen", "want host:port like 127.0.0.1:8080, got %q", s)
 	}
@@ -140,6 +143,77 @@ func (v *validator) channel(path string, ch Channel) {
 			v.report(fmt.Sprintf("%s.to[%d]", path, i), "want an email address like ops@example.com, got %q", a)
 		}
 	}
+}
+
+// handshakeHeaders are set by the websocket handshake itself; a value in
+// browser.headers would break it.
+func handshakeHeaders() []string {
+	return []string{"connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"}
+}
+
+// browser checks the browser section: a local browser (path) or remote
+// ones (url, or urls with slots each), not both, and headers only for
+// remote ones.
+func (v *validator) browser(b Browser) {
+	if b.URL != "" {
+		if msg := checkBrowserURL(b.URL); msg != "" {
+			v.report("browser.url", "%s", msg)
+		}
+	}
+	for i, r := range b.URLs {
+		p := fmt.Sprintf("browser.urls[%d]", i)
+		if r.URL == "" {
+			v.report(p, "a remote browser needs url: its DevTools address, like ws://10.0.0.5:9222/devtools/browser/… or http://10.0.0.5:9222")
+		} else if msg := checkBrowserURL(r.URL); msg != "" {
+			v.report(p+".url", "%s", msg)
+		}
+		if r.Slots == 0 {
+			v.report(p, "a remote browser needs slots: how many runs it takes at once, like slots: 4")
+		}
+	}
+	remote := b.URL != "" || len(b.URLs) > 0
+	if b.URL != "" && len(b.URLs) > 0 {
+		v.report("browser.urls", "set browser.url for one remote browser or browser.urls for several, not both")
+	}
+	if b.Path != "" && remote {
+		v.report("browser.path", "a local browser, not used with a remote one (browser.url or browser.urls): set one of them, not both")
+	}
+	if len(b.Headers) > 0 && !remote {
+		v.report("browser.headers", "sent only to remote browsers: set browser.url or browser.urls, or remove it")
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.Headers)) {
+		p := "browser.headers." + name
+		switch {
+		case slices.Contains(handshakeHeaders(), name):
+			v.report(p, "set by the websocket handshake itself: remove it")
+		case strings.ContainsAny(b.Headers[name], "\r\n\x00"):
+			v.report(p, "want a value on one line")
+		}
+	}
+}
+
+// checkBrowserURL says what is wrong with a remote browser's address: it
+// must be ws, wss, http or https with a host, and a port in 1-65535 if
+// any, unless it holds an ${env:…} reference. The query, where fleets put
+// tokens, is not shown.
+func checkBrowserURL(s string) string {
+	if hasEnvRef(s) {
+		return ""
+	}
+	shown := s
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		shown = s[:i] + "?…"
+	}
+	u, err := url.Parse(s)
+	if err != nil || !slices.Contains([]string{"ws", "wss", "http", "https"}, u.Scheme) || u.Hostname() == "" {
+		return fmt.Sprintf("want a DevTools URL like ws://127.0.0.1:9222/devtools/browser/… or http://127.0.0.1:9222, got %q", shown)
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("want a port in 1-65535, got %q", shown)
+		}
+	}
+	return ""
 }
 
 // route checks one route: what it matches and that its channels exist.
