@@ -49,6 +49,7 @@ type app struct {
 	stdout, stderr io.Writer
 	configPath     string
 	verbose        bool
+	info           bool // log at info level without -v (serve says what it does)
 	getenv         func(string) (string, bool)
 
 	logOnce sync.Once
@@ -60,6 +61,9 @@ type app struct {
 func (a *app) logger() *slog.Logger {
 	a.logOnce.Do(func() {
 		level := slog.LevelWarn
+		if a.info {
+			level = slog.LevelInfo
+		}
 		if a.verbose {
 			level = slog.LevelDebug
 		}
@@ -87,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default ./waymark.yaml when present)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log what the monitor does")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
-	root.AddCommand(a.runCmd(), a.validateCmd(), a.demoCmd())
+	root.AddCommand(a.runCmd(), a.validateCmd(), a.serveCmd(), a.demoCmd(), a.runsCmd())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

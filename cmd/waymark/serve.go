@@ -1,0 +1,324 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/journeys/catalog"
+	"github.com/waymarkhq/waymark/reports/web"
+	"github.com/waymarkhq/waymark/results"
+	"github.com/waymarkhq/waymark/results/store"
+	"github.com/waymarkhq/waymark/runner"
+	"github.com/waymarkhq/waymark/runner/schedule"
+)
+
+// serveFlags are the flags of `waymark serve`.
+type serveFlags struct {
+	listen   string
+	location string
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var f serveFlags
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run every journey on its schedule until SIGINT/SIGTERM, with /healthz and /metrics",
+		Long: `Run every journey on its schedule, day and night, and keep every run.
+
+Journeys are loaded from the config's journeys files and folders, watched
+for changes (and reloaded on SIGHUP); a file that stops validating keeps its
+last good version scheduled. Several agents may share one PostgreSQL
+database; each works its own location's runs. On SIGINT or SIGTERM, running
+journeys get shutdown_timeout to finish, then are cut (recorded aborted).`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.listen, "listen", "", "address of /healthz and /metrics (default server.listen)")
+	fl.StringVar(&f.location, "location", "", "this agent's location label (default the config's location)")
+	return c
+}
+
+// serve runs the engine until ctx ends, then shuts down in order: no new
+// runs, running ones finish or are cut, then the browser and the store.
+func (a *app) serve(ctx context.Context, f serveFlags) error {
+	a.info = true
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return badInput(err)
+	}
+	if f.listen != "" {
+		cfg.Server.Listen = f.listen
+	}
+	if f.location != "" {
+		cfg.Location = f.location
+	}
+	log := a.logger()
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return badInput(fmt.Errorf("listen on %s (server.listen or --listen): %w", cfg.Server.Listen, err))
+	}
+	defer ln.Close()
+
+	st, err := store.Open(ctx, cfg.Database, store.WithLogger(log))
+	if err != nil {
+		return badInput(fmt.Errorf("database (config %s): %w", describeDB(cfg.Database), err))
+	}
+	defer st.Close()
+
+	cat := catalog.New(cfg.Journeys, log)
+	snap := cat.Reload()
+	sync := func(ctx context.Context, s catalog.Snapshot) {
+		for _, fe := range s.Failed {
+			log.Error("journey file does not validate", "file", fe.File, "error", fe.Err)
+		}
+		if err := st.SyncJourneys(ctx, cfg.Journeys, s.Journeys, fileErrors(s.Failed)); err != nil {
+			log.Error("sync journeys into the database", "error", err)
+		}
+	}
+	sync(ctx, snap)
+	scheduled := 0
+	for _, j := range snap.Journeys {
+		if j.Schedule != "" {
+			scheduled++
+		}
+	}
+	log.Info("journeys loaded", "journeys", len(snap.Journeys), "scheduled", scheduled, "failed_files", len(snap.Failed), "from", cfg.Journeys)
+
+	pool, err := a.startBrowser(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	metrics := web.NewMetrics()
+	var inFlight atomic.Int64
+	r := runner.New(pool, runner.Options{
+		Trigger:       results.TriggerSchedule,
+		Location:      cfg.Location,
+		Env:           a.getenv,
+		Sink:          st,
+		Observer:      observed{metrics: metrics, inFlight: &inFlight},
+		Logger:        log,
+		MaxConcurrent: cfg.Browser.MaxConcurrent,
+	})
+	agent := agentID()
+	eng, err := schedule.New(schedule.Options{
+		Driver:          st.RiverDriver(),
+		Agent:           agent,
+		Location:        cfg.Location,
+		Workers:         cfg.Browser.MaxConcurrent,
+		Runner:          r,
+		Sink:            st,
+		Catalog:         cat,
+		Book:            book{st},
+		Events:          metrics,
+		MaxRunTime:      maxRunTime(snap.Journeys),
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler: web.New(web.Options{
+			Checks: []web.Check{
+				{Name: "store", Func: func(ctx context.Context) error { return st.DB().PingContext(ctx) }},
+				{Name: "browser", Func: func(ctx context.Context) error {
+					_, closeTab, err := pool.Tab(ctx)
+					if err == nil {
+						closeTab()
+					}
+					return err
+				}},
+			},
+			Metrics:         metrics,
+			BrowserRestarts: func() int { return max(pool.Launches()-1, 0) },
+			RunsInFlight:    func() int { return int(inFlight.Load()) },
+			Logger:          log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http listener stopped", "error", err)
+		}
+	}()
+
+	// The engine outlives ctx: on a signal it is stopped in order below.
+	engCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	if err := eng.Start(engCtx); err != nil {
+		return err
+	}
+	started := time.Now()
+	host, _ := os.Hostname()
+	beat := func(ctx context.Context) {
+		err := st.Heartbeat(ctx, store.Agent{ID: agent, Location: cfg.Location, Version: version(), Host: host,
+			StartedAt: started, LastSeen: time.Now(), Running: int(inFlight.Load())})
+		if err != nil {
+			log.Error("agent heartbeat", "error", err)
+		}
+	}
+	beat(ctx)
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-engCtx.Done():
+				return
+			case <-t.C:
+				beat(engCtx)
+			}
+		}
+	}()
+
+	if err := cat.Watch(engCtx, 250*time.Millisecond, func(s catalog.Snapshot) {
+		log.Info("journey files changed; reloaded", "journeys", len(s.Journeys), "failed_files", len(s.Failed))
+		sync(engCtx, s)
+	}); err != nil {
+		log.Warn("journey files are not watched; send SIGHUP to reload them", "error", err)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	log.Info("serving", "agent", agent, "location", cfg.Location, "database", describeDB(cfg.Database), "dialect", st.Dialect(),
+		"browser", pool.Version(), "workers", cfg.Browser.MaxConcurrent, "listen", ln.Addr().String())
+	fmt.Fprintf(a.stdout, "waymark serve: %d journeys (%d scheduled) in %s; /healthz and /metrics on http://%s\n",
+		len(snap.Journeys), scheduled, cfg.Location, ln.Addr())
+	for {
+		select {
+		case <-hup:
+			s := cat.Reload()
+			log.Info("SIGHUP: journeys reloaded", "journeys", len(s.Journeys), "failed_files", len(s.Failed))
+			sync(engCtx, s)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+
+	log.Info("shutting down: running journeys get their time to finish", "shutdown_timeout", cfg.ShutdownTimeout)
+	if err := eng.Stop(context.Background()); err != nil {
+		log.Error("stop the engine", "error", err)
+	}
+	stopEngine()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := st.RemoveAgent(sctx, agent); err != nil {
+		log.Warn("remove this agent from the agents list", "error", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// observed feeds metrics with finished runs and counts the runs in flight.
+type observed struct {
+	metrics  *web.Metrics
+	inFlight *atomic.Int64
+}
+
+func (o observed) RunStarted(*results.Run)                  { o.inFlight.Add(1) }
+func (o observed) StepFinished(*results.Run, *results.Step) {}
+func (o observed) RunFinished(r *results.Run) {
+	o.inFlight.Add(-1)
+	o.metrics.RunFinished(r)
+}
+
+// book is the store as the engine's Book.
+type book struct{ st *store.Store }
+
+func (b book) ScheduledJourneys(ctx context.Context) ([]schedule.Planned, error) {
+	recs, err := b.st.ScheduledJourneys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]schedule.Planned, len(recs))
+	for i, r := range recs {
+		out[i] = schedule.Planned{Journey: r.Name, Schedule: r.Schedule, Locations: r.Locations}
+	}
+	return out, nil
+}
+
+func (b book) ActiveLocations(ctx context.Context, since time.Time) ([]string, error) {
+	return b.st.ActiveLocations(ctx, since)
+}
+
+func (b book) LastSlot(ctx context.Context, journey, location string) (time.Time, bool, error) {
+	return b.st.LastSlot(ctx, journey, location)
+}
+
+func (b book) SetLastSlot(ctx context.Context, journey, location string, slot time.Time) error {
+	return b.st.SetLastSlot(ctx, journey, location, slot)
+}
+
+func (b book) RecordMiss(ctx context.Context, m schedule.Miss) error {
+	return b.st.RecordMiss(ctx, store.Miss{Journey: m.Journey, Location: m.Location, Slot: m.Slot, Reason: m.Reason, At: m.At, Agent: m.Agent})
+}
+
+// fileErrors turns the catalog's failed files into the store's.
+func fileErrors(fs []catalog.FileError) []store.FileError {
+	out := make([]store.FileError, len(fs))
+	for i, f := range fs {
+		out[i] = store.FileError{File: f.File, Err: f.Err}
+	}
+	return out
+}
+
+// maxRunTime bounds one run job: the longest journey timeout, twice (a
+// monitor error is retried once at once), plus a minute for the browser's
+// set-up; at least three minutes.
+func maxRunTime(js []*journeys.Journey) time.Duration {
+	longest := journeys.DefaultRunTimeout
+	for _, j := range js {
+		longest = max(longest, j.Timeout)
+	}
+	return max(2*longest+time.Minute, 3*time.Minute)
+}
+
+// agentID names this process among the agents: host and a random suffix.
+func agentID() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "agent"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
+}
+
+// version is the module version this binary was built from, or "dev".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// describeDB names a database for logs without its password.
+func describeDB(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
+}

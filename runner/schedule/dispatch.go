@@ -1,0 +1,174 @@
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// agentTTL is how recently an agent must have been seen for its location
+// to count as having an agent.
+const agentTTL = time.Minute
+
+// maxMissRecords bounds how many dropped slots one dispatch records one by
+// one for a journey (after weeks of downtime on a 5s schedule); the rest
+// are counted in the log.
+const maxMissRecords = 100
+
+// dispatchArgs is the dispatcher's periodic job, inserted by the leader.
+type dispatchArgs struct{}
+
+func (dispatchArgs) Kind() string { return "waymark_dispatch" }
+
+func (dispatchArgs) InsertOpts() river.InsertOpts {
+	// Once is enough: the next tick comes soon, and a failed dispatch must
+	// not pile up retries behind it.
+	return river.InsertOpts{Queue: controlQueue, MaxAttempts: 1}
+}
+
+// dispatcher inserts the jobs of the slots falling due until the next
+// dispatch, once per journey, location and slot.
+type dispatcher struct {
+	river.WorkerDefaults[dispatchArgs]
+	e *Engine
+}
+
+func (d *dispatcher) Timeout(*river.Job[dispatchArgs]) time.Duration { return time.Minute }
+
+func (d *dispatcher) Work(ctx context.Context, _ *river.Job[dispatchArgs]) error {
+	return d.e.Dispatch(ctx)
+}
+
+// Dispatch inserts the run jobs of every slot that falls due from the last
+// one dispatched until shortly after the next dispatch, and records the
+// slots too old to run as dropped. It is safe to run on several agents at
+// once: jobs are unique by journey, location and slot, and the last slot
+// only moves forward.
+func (e *Engine) Dispatch(ctx context.Context) error {
+	now := e.opts.Now()
+	planned, err := e.opts.Book.ScheduledJourneys(ctx)
+	if err != nil {
+		return fmt.Errorf("dispatch: read the schedules: %w", err)
+	}
+	var active []string
+	var activeRead bool
+	until := now.Add(e.opts.DispatchEvery + time.Second)
+	var jobs []river.InsertManyParams
+	type progress struct {
+		journey, location string
+		slot              time.Time
+	}
+	var done []progress
+	for _, p := range planned {
+		spec, err := Parse(p.Journey, p.Schedule)
+		if err != nil {
+			e.log.Error("not dispatched: bad schedule", "journey", p.Journey, "error", err)
+			continue
+		}
+		locs := p.Locations
+		if len(locs) == 0 {
+			if !activeRead {
+				if active, err = e.opts.Book.ActiveLocations(ctx, now.Add(-agentTTL)); err != nil {
+					return fmt.Errorf("dispatch: read the agents: %w", err)
+				}
+				activeRead = true
+			}
+			locs = active
+		}
+		for _, loc := range locs {
+			last, ok, err := e.opts.Book.LastSlot(ctx, p.Journey, loc)
+			if err != nil {
+				return fmt.Errorf("dispatch %s in %s: %w", p.Journey, loc, err)
+			}
+			if !ok {
+				// New here: a slot that fell due since the last dispatch
+				// runs, none before it is owed.
+				last = now.Add(-2 * e.opts.DispatchEvery)
+			}
+			slots, older := spec.Due(last, until, maxMissRecords+1)
+			dropped := older
+			for _, slot := range slots {
+				if !now.Before(slot.Add(spec.Interval(slot))) {
+					dropped++
+					e.miss(ctx, Miss{Journey: p.Journey, Location: loc, Slot: slot, Reason: MissDropped})
+					continue
+				}
+				jobs = append(jobs, river.InsertManyParams{Args: runArgs{Journey: p.Journey, Location: loc, Slot: slot}, InsertOpts: runOpts(p.Journey, loc, slot)})
+			}
+			if older > 0 {
+				e.log.Warn("slots dropped: no agent dispatched them in time", "journey", p.Journey, "location", loc, "dropped", dropped)
+			}
+			if len(slots) > 0 {
+				done = append(done, progress{p.Journey, loc, slots[len(slots)-1]})
+			}
+		}
+	}
+	if len(jobs) > 0 {
+		if _, err := e.client.InsertMany(ctx, jobs); err != nil {
+			return fmt.Errorf("dispatch: insert %d run jobs: %w", len(jobs), err)
+		}
+	}
+	for _, p := range done {
+		if err := e.opts.Book.SetLastSlot(ctx, p.journey, p.location, p.slot); err != nil {
+			return fmt.Errorf("dispatch %s in %s: %w", p.journey, p.location, err)
+		}
+	}
+	return nil
+}
+
+// miss records a slot that did not run, and tells Events.
+func (e *Engine) miss(ctx context.Context, m Miss) {
+	m.At = e.opts.Now()
+	m.Agent = e.opts.Agent
+	if err := e.opts.Book.RecordMiss(ctx, m); err != nil {
+		e.log.Error("record a missed slot", "journey", m.Journey, "location", m.Location, "slot", m.Slot, "reason", m.Reason, "error", err)
+	}
+	if e.opts.Events != nil {
+		e.opts.Events.SlotMissed(m.Journey, m.Location, m.Reason)
+	}
+	e.log.Info("slot "+m.Reason, "journey", m.Journey, "location", m.Location, "slot", m.Slot)
+}
+
+// runArgs is the job of one journey's run in one location for one slot.
+// It is unique on all three, so a slot runs once however many agents and
+// leader changes there are.
+type runArgs struct {
+	Journey  string    `json:"journey" river:"unique"`
+	Location string    `json:"location" river:"unique"`
+	Slot     time.Time `json:"slot" river:"unique"`
+}
+
+func (runArgs) Kind() string { return "run_journey" }
+
+// Hooks makes a slot's job available ahead of its time (see aheadOfTime).
+func (runArgs) Hooks() []rivertype.Hook { return []rivertype.Hook{&aheadOfTime{}} }
+
+// runOpts places a slot's job: its location's queue, due at the slot, with
+// a tag naming the journey so "is a run of it going on" is a job query.
+func runOpts(journey, location string, slot time.Time) *river.InsertOpts {
+	return &river.InsertOpts{
+		Queue:       QueueFor(location),
+		ScheduledAt: slot,
+		Tags:        []string{journeyTag(journey)},
+		UniqueOpts:  river.UniqueOpts{ByArgs: true},
+	}
+}
+
+// journeyTag is the River tag of a journey's run jobs.
+func journeyTag(journey string) string { return "journey_" + journey }
+
+// aheadOfTime inserts a run job available rather than scheduled. River's
+// workers fetch an available job only once its time has come, within
+// their poll interval, while River moves scheduled jobs to available only
+// every 5 seconds: a slot would start up to 5s late.
+type aheadOfTime struct{ river.HookDefaults }
+
+func (*aheadOfTime) InsertBegin(_ context.Context, p *rivertype.JobInsertParams) error {
+	if p.State == rivertype.JobStateScheduled {
+		p.State = rivertype.JobStateAvailable
+	}
+	return nil
+}

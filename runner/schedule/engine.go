@@ -1,0 +1,247 @@
+// Package schedule runs journeys on their schedules as River jobs: a
+// dispatcher on the leader turns each journey's schedule into one job per
+// journey, location and slot, and every agent works its own location's
+// jobs through the runner. River gives the durable, unique jobs, the
+// per-location queues, the leader election and the rescue of jobs a dead
+// agent held; this package adds what River does not know: slots, spread,
+// skipping a slot whose previous run still goes, and dropping one too old
+// to matter. See docs/serve.md.
+package schedule
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/results"
+)
+
+// Planned is a journey as the dispatcher sees it: enabled, with a
+// schedule, in the locations it runs in (none: every location that has an
+// agent).
+type Planned struct {
+	Journey   string
+	Schedule  string
+	Locations []string
+}
+
+// Miss is a slot that did not run.
+type Miss struct {
+	Journey, Location string
+	Slot              time.Time
+	Reason            string // MissSkipped or MissDropped
+	At                time.Time
+	Agent             string
+}
+
+// Reasons a slot did not run.
+const (
+	// MissSkipped: the journey's previous run in that location still went
+	// when the slot was due; running both would double the load and the
+	// alerts.
+	MissSkipped = "skipped"
+	// MissDropped: the slot was older than its interval when a worker could
+	// take it (an agent was down, a queue backed up); a late run would
+	// measure nothing useful.
+	MissDropped = "dropped"
+)
+
+// Book is what the engine keeps in the database besides River's jobs:
+// which journeys are scheduled, where agents are, how far dispatch went,
+// and the slots that did not run. results/store implements it.
+type Book interface {
+	ScheduledJourneys(ctx context.Context) ([]Planned, error)
+	// ActiveLocations are the locations of the agents seen since since.
+	ActiveLocations(ctx context.Context, since time.Time) ([]string, error)
+	LastSlot(ctx context.Context, journey, location string) (time.Time, bool, error)
+	// SetLastSlot records the newest slot dispatched; it never moves back.
+	SetLastSlot(ctx context.Context, journey, location string, slot time.Time) error
+	// RecordMiss keeps a skipped or dropped slot; recording one twice
+	// counts it once.
+	RecordMiss(ctx context.Context, m Miss) error
+}
+
+// Catalog hands out the last good version of each loaded journey.
+type Catalog interface {
+	Journey(name string) (*journeys.Journey, bool)
+}
+
+// Runner runs one journey now, for a slot, and keeps the run (through its
+// Sink). runner.Runner is the implementation.
+type Runner interface {
+	RunSlot(ctx context.Context, j *journeys.Journey, slot time.Time) (*results.Run, error)
+}
+
+// Sink keeps a run the engine records itself: an aborted run for a slot
+// whose agent died.
+type Sink interface {
+	SaveRun(ctx context.Context, j *journeys.Journey, run *results.Run) error
+}
+
+// Events are told what the engine does, for metrics.
+type Events interface {
+	// RunStarted: a slot's run starts lag after the slot was due.
+	RunStarted(journey, location string, lag time.Duration)
+	SlotMissed(journey, location, reason string)
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Driver is River's driver on the store's database: riversqlite or
+	// riverdatabasesql, both on *sql.Tx.
+	Driver riverdriver.Driver[*sql.Tx]
+	// Agent names this agent (River's client ID); Location is the queue it
+	// works.
+	Agent    string
+	Location string
+	// Workers is how many runs this agent works at once
+	// (browser.max_concurrent); the Runner must allow as many.
+	Workers int
+	Runner  Runner
+	Sink    Sink
+	Catalog Catalog
+	Book    Book
+	Events  Events // nil: none
+	// DispatchEvery is how often the leader dispatches (default 2s).
+	DispatchEvery time.Duration
+	// MaxRunTime bounds one run of any journey (its timeout, its retry
+	// and a margin): a job held longer by an agent that died is rescued
+	// and its run recorded as aborted.
+	MaxRunTime time.Duration
+	// ShutdownTimeout is how long Stop lets running runs finish before it
+	// cuts them (recorded aborted).
+	ShutdownTimeout time.Duration
+	Now             func() time.Time // nil = time.Now
+	Logger          *slog.Logger     // nil = discard
+	// TestOnly makes River start and stop fast, for tests.
+	TestOnly bool
+}
+
+// Engine is one agent's share of the schedule: the dispatcher when it is
+// the leader, and the workers of its location.
+type Engine struct {
+	opts   Options
+	log    *slog.Logger
+	client *river.Client[*sql.Tx]
+}
+
+// controlQueue holds the dispatcher's jobs; every agent works it.
+const controlQueue = "control"
+
+// QueueFor is the River queue of a location's runs.
+func QueueFor(location string) string { return "loc_" + location }
+
+// New builds an engine; nothing runs until Start.
+func New(opts Options) (*Engine, error) {
+	if opts.Driver == nil || opts.Runner == nil || opts.Sink == nil || opts.Catalog == nil || opts.Book == nil {
+		return nil, errors.New("schedule: Driver, Runner, Sink, Catalog and Book are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.DispatchEvery <= 0 {
+		opts.DispatchEvery = 2 * time.Second
+	}
+	if opts.Workers < 1 {
+		opts.Workers = 1
+	}
+	if opts.MaxRunTime <= 0 {
+		opts.MaxRunTime = 5 * time.Minute
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{opts: opts, log: log}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &dispatcher{e: e}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
+		return nil, err
+	}
+	client, err := river.NewClient(opts.Driver, &river.Config{
+		ID:     opts.Agent,
+		Logger: quiet(log),
+		Queues: map[string]river.QueueConfig{
+			QueueFor(opts.Location): {MaxWorkers: opts.Workers},
+			controlQueue:            {MaxWorkers: 1},
+		},
+		Workers: workers,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(
+			river.PeriodicInterval(opts.DispatchEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return dispatchArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "dispatch", RunOnStart: true},
+		)},
+		// Rescue a run job only once no run can still be going on it.
+		RescueStuckJobsAfter: opts.MaxRunTime + time.Minute,
+		// A run job that errors is one whose run could not be kept; a
+		// second attempt records it aborted (see worker.Work).
+		MaxAttempts:     3,
+		SoftStopTimeout: opts.ShutdownTimeout,
+		// Slots are inserted as available ahead of their time (see
+		// runArgs.Hooks); workers find them within this once due.
+		FetchPollInterval: 200 * time.Millisecond,
+		TestOnly:          opts.TestOnly,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the job engine: %w", err)
+	}
+	e.client = client
+	return e, nil
+}
+
+// Start starts working jobs (and dispatching, when this agent is or
+// becomes the leader). It returns at once.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.client.Start(ctx); err != nil {
+		return fmt.Errorf("start the job engine: %w", err)
+	}
+	return nil
+}
+
+// Stop stops taking jobs, lets the runs in flight finish within
+// ShutdownTimeout, then cuts them (each is recorded aborted) and returns
+// once every job has stopped.
+func (e *Engine) Stop(ctx context.Context) error {
+	if err := e.client.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("stop the job engine: %w", err)
+	}
+	return nil
+}
+
+// Client is the engine's River client, for inserting jobs in a caller's
+// transaction and for status queries.
+func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
+
+// quiet passes on River's warnings and errors, not its routine chatter.
+func quiet(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{l.Handler(), slog.LevelWarn})
+}
+
+type levelFloor struct {
+	slog.Handler
+	floor slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.floor && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(as), h.floor}
+}
+
+func (h levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(name), h.floor}
+}
