@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
 
 	"github.com/waymarkhq/waymark/journeys"
@@ -78,7 +79,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 
 	st, err := store.Open(ctx, cfg.Database, store.WithLogger(log))
 	if err != nil {
-		return badInput(fmt.Errorf("database (config %s): %w", describeDB(cfg.Database), err))
+		return badInput(err) // it names the database, without its password
 	}
 	defer st.Close()
 
@@ -113,7 +114,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		Trigger:       results.TriggerSchedule,
 		Location:      cfg.Location,
 		Env:           a.getenv,
-		Sink:          st,
+		Sink:          runSink{st},
 		Observer:      observed{metrics: metrics, inFlight: &inFlight},
 		Logger:        log,
 		MaxConcurrent: cfg.Browser.MaxConcurrent,
@@ -125,9 +126,10 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		Location:        cfg.Location,
 		Workers:         cfg.Browser.MaxConcurrent,
 		Runner:          r,
-		Sink:            st,
+		Sink:            runSink{st},
 		Catalog:         cat,
 		Book:            book{st},
+		LiveAgents:      book{st}.LiveAgents,
 		Events:          metrics,
 		MaxRunTime:      maxRunTime(snap.Journeys),
 		ShutdownTimeout: cfg.ShutdownTimeout,
@@ -150,6 +152,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 				}},
 			},
 			Metrics:         metrics,
+			QueueDepth:      newQueueWaiting(st, log).depths,
 			BrowserRestarts: func() int { return max(pool.Launches()-1, 0) },
 			RunsInFlight:    func() int { return int(inFlight.Load()) },
 			Logger:          log,
@@ -165,9 +168,6 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	// The engine outlives ctx: on a signal it is stopped in order below.
 	engCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
-	if err := eng.Start(engCtx); err != nil {
-		return err
-	}
 	started := time.Now()
 	host, _ := os.Hostname()
 	beat := func(ctx context.Context) {
@@ -177,9 +177,14 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 			log.Error("agent heartbeat", "error", err)
 		}
 	}
+	// Beat before the engine starts: the first dispatch counts this
+	// agent's location among the active ones.
 	beat(ctx)
+	if err := eng.Start(engCtx); err != nil {
+		return err
+	}
 	go func() {
-		t := time.NewTicker(10 * time.Second)
+		t := time.NewTicker(schedule.HeartbeatEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -245,6 +250,29 @@ func (o observed) RunFinished(r *results.Run) {
 	o.metrics.RunFinished(r)
 }
 
+// runSink keeps runs in the store. A slot's final run (not an attempt
+// retried at once) is kept in one transaction with the completion of its
+// River job, so that the next slot never finds the journey still running
+// once the run is kept, and an agent killed after keeping a run leaves no
+// job to be rescued and recorded aborted as well (see
+// schedule.CompleteJobTx).
+type runSink struct{ st *store.Store }
+
+func (s runSink) SaveRun(ctx context.Context, j *journeys.Journey, run *results.Run) error {
+	if run == nil || run.Retried {
+		return s.st.SaveRun(ctx, j, run)
+	}
+	return s.st.Tx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.st.SaveRunTx(ctx, tx, j, run); err != nil {
+			return err
+		}
+		if _, err := schedule.CompleteJobTx(ctx, tx.Tx); err != nil {
+			return fmt.Errorf("save run %s: %w", run.ID, err)
+		}
+		return nil
+	})
+}
+
 // book is the store as the engine's Book.
 type book struct{ st *store.Store }
 
@@ -262,6 +290,21 @@ func (b book) ScheduledJourneys(ctx context.Context) ([]schedule.Planned, error)
 
 func (b book) ActiveLocations(ctx context.Context, since time.Time) ([]string, error) {
 	return b.st.ActiveLocations(ctx, since)
+}
+
+// LiveAgents lists the agents whose last heartbeat is at or after since.
+func (b book) LiveAgents(ctx context.Context, since time.Time) ([]string, error) {
+	agents, err := b.st.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, a := range agents {
+		if !a.LastSeen.Before(since) {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids, nil
 }
 
 func (b book) LastSlot(ctx context.Context, journey, location string) (time.Time, bool, error) {
@@ -285,9 +328,11 @@ func fileErrors(fs []catalog.FileError) []store.FileError {
 	return out
 }
 
-// maxRunTime bounds one run job: the longest journey timeout, twice (a
-// monitor error is retried once at once), plus a minute for the browser's
-// set-up; at least three minutes.
+// maxRunTime bounds the run jobs of journeys this agent has not loaded,
+// which it may rescue as the leader (another location's agents may serve
+// other files): the longest timeout it knows, twice (a monitor error is
+// retried once at once), plus a minute; at least three minutes. The jobs
+// of its own journeys follow each journey's timeout (schedule.RunDeadline).
 func maxRunTime(js []*journeys.Journey) time.Duration {
 	longest := journeys.DefaultRunTimeout
 	for _, j := range js {

@@ -44,8 +44,20 @@ func sweepStaleProfiles(dir string) []string {
 	return removed
 }
 
-// alive reports whether a process with pid exists.
+// alive reports whether a process with pid exists and is not a zombie: a
+// browser killed a moment ago stays a zombie until its parent reaps it,
+// and its profile is as stale as if it were gone.
 func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || err == syscall.EPERM
+	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
+		return false
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true // no /proc here: trust kill(2)
+	}
+	// pid (comm) state …; comm may hold spaces and parentheses.
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
 }

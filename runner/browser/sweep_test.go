@@ -2,9 +2,12 @@ package browser
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestSweepStaleProfiles(t *testing.T) {
@@ -42,5 +45,46 @@ func TestSweepStaleProfiles(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale profile still there: %v", err)
+	}
+}
+
+// TestSweepZombie: a browser killed a moment ago is a zombie until its
+// parent reaps it; its profile is stale already.
+func TestSweepZombie(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer cmd.Wait()
+	pid := cmd.Process.Pid
+	// Not reaped yet: it is a zombie once it has exited.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			t.Skip("no /proc")
+		}
+		if s := string(stat); s[strings.LastIndexByte(s, ')')+2] == 'Z' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child never became a zombie")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "chromedp-runner555")
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(host+"-"+strconv.Itoa(pid), filepath.Join(p, "SingletonLock")); err != nil {
+		t.Fatal(err)
+	}
+	if got := sweepStaleProfiles(dir); len(got) != 1 || got[0] != p {
+		t.Errorf("removed %v, want the zombie's profile %s", got, p)
 	}
 }

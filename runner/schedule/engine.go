@@ -74,13 +74,15 @@ type Catalog interface {
 }
 
 // Runner runs one journey now, for a slot, and keeps the run (through its
-// Sink). runner.Runner is the implementation.
+// Sink, which should keep the final run with CompleteJobTx). runner.Runner
+// is the implementation.
 type Runner interface {
 	RunSlot(ctx context.Context, j *journeys.Journey, slot time.Time) (*results.Run, error)
 }
 
 // Sink keeps a run the engine records itself: an aborted run for a slot
-// whose agent died.
+// whose agent died. Like the Runner's, it should keep the run with
+// CompleteJobTx.
 type Sink interface {
 	SaveRun(ctx context.Context, j *journeys.Journey, run *results.Run) error
 }
@@ -109,11 +111,18 @@ type Options struct {
 	Catalog Catalog
 	Book    Book
 	Events  Events // nil: none
+	// LiveAgents lists the IDs of the agents seen since since, from the
+	// heartbeats they record every HeartbeatEvery: a job still marked
+	// running by an agent lost since then no longer keeps its journey's
+	// next slots from running. nil counts every agent as alive, so such
+	// a job holds them until River rescues it, past its deadline.
+	LiveAgents func(ctx context.Context, since time.Time) ([]string, error)
 	// DispatchEvery is how often the leader dispatches (default 2s).
 	DispatchEvery time.Duration
-	// MaxRunTime bounds one run of any journey (its timeout, its retry
-	// and a margin): a job held longer by an agent that died is rescued
-	// and its run recorded as aborted.
+	// MaxRunTime bounds a run of a journey this agent has not loaded
+	// (another agent's, when this one is the leader and rescues its jobs);
+	// the runs of loaded journeys are bounded by RunDeadline. Give it the
+	// longest deadline a run in the database may have.
 	MaxRunTime time.Duration
 	// ShutdownTimeout is how long Stop lets running runs finish before it
 	// cuts them (recorded aborted).
@@ -131,6 +140,16 @@ type Engine struct {
 	log    *slog.Logger
 	client *river.Client[*sql.Tx]
 }
+
+// Agent liveness, from the heartbeats the agents record in the Book.
+const (
+	// HeartbeatEvery is how often an agent records that it is alive.
+	HeartbeatEvery = 5 * time.Second
+	// AgentLostAfter is how long after its last heartbeat an agent counts
+	// as gone: the runs its jobs still claim no longer keep the next slots
+	// of their journeys from running.
+	AgentLostAfter = 4 * HeartbeatEvery
+)
 
 // controlQueue holds the dispatcher's jobs; every agent works it.
 const controlQueue = "control"
@@ -183,8 +202,14 @@ func New(opts Options) (*Engine, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return dispatchArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "dispatch", RunOnStart: true},
 		)},
-		// Rescue a run job only once no run can still be going on it.
-		RescueStuckJobsAfter: opts.MaxRunTime + time.Minute,
+		// A run job is rescued once it has been running longer than its
+		// own Timeout (worker.Timeout: its run's deadline and the time to
+		// record a cut run), when no run can still be going on it; this
+		// is only the horizon of River's search for such jobs, the
+		// shortest Timeout a job may have. River requires JobTimeout not
+		// to exceed it; every worker sets its own Timeout anyway.
+		RescueStuckJobsAfter: rescueHorizon,
+		JobTimeout:           rescueHorizon,
 		// A run job that errors is one whose run could not be kept; a
 		// second attempt records it aborted (see worker.Work).
 		MaxAttempts:     3,

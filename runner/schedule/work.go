@@ -2,12 +2,14 @@ package schedule
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/waymarkhq/waymark/journeys"
@@ -21,9 +23,43 @@ type worker struct {
 	e *Engine
 }
 
-// Timeout bounds a run job at the longest a run may take (its timeout, a
-// retry and a margin): past it, the run is cut and recorded aborted.
-func (w *worker) Timeout(*river.Job[runArgs]) time.Duration { return w.e.opts.MaxRunTime }
+// Allowances of a run's hard deadline besides the journey's own timeout.
+const (
+	// setupAllowance is the monitor's own time around one attempt's
+	// steps: a browser context and tab (usually well under a second), a
+	// browser started again after a crash, a remote browser dialled.
+	setupAllowance = 10 * time.Second
+	// recordAllowance is the time to keep a run cut at its deadline and
+	// complete its job, after which the job may be rescued.
+	recordAllowance = 10 * time.Second
+	// rescueHorizon is the shortest Timeout a run job may have: River
+	// looks for stuck jobs among those running longer than this.
+	rescueHorizon = 2*setupAllowance + recordAllowance
+)
+
+// RunDeadline is the hard deadline of one slot's run of a journey with
+// the given timeout (0: journeys.DefaultRunTimeout): twice the timeout,
+// as a monitor error is retried once at once, each attempt with time for
+// its set-up. A run still going then is cut and recorded aborted; River
+// rescues a job held longer (plus the time to record a cut run) by an
+// agent that died, so a journey with a 5s timeout is rescued after 40s.
+func RunDeadline(timeout time.Duration) time.Duration {
+	if timeout <= 0 {
+		timeout = journeys.DefaultRunTimeout
+	}
+	return 2 * (timeout + setupAllowance)
+}
+
+// Timeout bounds a run job: its journey's RunDeadline and the time to
+// record a run cut there, or MaxRunTime for a journey this agent has not
+// loaded. River cancels the job then, and rescues it from an agent that
+// died once it has been running that long.
+func (w *worker) Timeout(job *river.Job[runArgs]) time.Duration {
+	if j, ok := w.e.opts.Catalog.Journey(job.Args.Journey); ok {
+		return RunDeadline(j.Timeout) + recordAllowance
+	}
+	return max(w.e.opts.MaxRunTime, rescueHorizon)
+}
 
 // Work runs the slot's journey, unless the slot is too old to matter
 // (dropped), the journey's previous run there still goes (skipped), or an
@@ -36,7 +72,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	now := e.opts.Now()
 	j, ok := e.opts.Catalog.Journey(a.Journey)
 	if job.Attempt > 1 {
-		return w.aborted(ctx, job, j)
+		return w.aborted(withJob(ctx, job), job, j)
 	}
 	if !ok || j.Schedule == "" {
 		// Unloaded or unscheduled since the slot was dispatched.
@@ -61,7 +97,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	if e.opts.Events != nil {
 		e.opts.Events.RunStarted(a.Journey, a.Location, max(now.Sub(a.Slot), 0))
 	}
-	run, err := e.opts.Runner.RunSlot(ctx, j, a.Slot)
+	// The run's own deadline, before River's (Timeout): a run cut here
+	// is still recorded before the job may be rescued.
+	runCtx, cancel := context.WithTimeout(withJob(ctx, job), RunDeadline(j.Timeout))
+	defer cancel()
+	run, err := e.opts.Runner.RunSlot(runCtx, j, a.Slot)
 	switch {
 	case errors.Is(err, runner.ErrNotStarted):
 		// Stopped before the run began: nothing happened. Hand the slot
@@ -76,7 +116,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 }
 
 // othersRunning says whether another job runs the same journey in the
-// same location right now.
+// same location right now. A job still marked running whose agent is
+// lost (no heartbeat for AgentLostAfter) runs nothing any more: River
+// will rescue it, but only once its deadline has passed, and until then
+// the journey would be skipped in that location.
 func (w *worker) othersRunning(ctx context.Context, job *river.Job[runArgs]) (bool, error) {
 	res, err := w.e.client.JobList(ctx, river.NewJobListParams().
 		Kinds(runArgs{}.Kind()).
@@ -87,8 +130,29 @@ func (w *worker) othersRunning(ctx context.Context, job *river.Job[runArgs]) (bo
 	if err != nil {
 		return false, err
 	}
+	var live map[string]bool
 	for _, other := range res.Jobs {
-		if other.ID != job.ID {
+		if other.ID == job.ID {
+			continue
+		}
+		by := w.e.opts.Agent
+		if n := len(other.AttemptedBy); n > 0 {
+			by = other.AttemptedBy[n-1]
+		}
+		if by == w.e.opts.Agent || w.e.opts.LiveAgents == nil {
+			return true, nil
+		}
+		if live == nil {
+			ids, err := w.e.opts.LiveAgents(ctx, w.e.opts.Now().Add(-AgentLostAfter))
+			if err != nil {
+				return false, err
+			}
+			live = map[string]bool{}
+			for _, id := range ids {
+				live[id] = true
+			}
+		}
+		if live[by] {
 			return true, nil
 		}
 	}
@@ -118,4 +182,32 @@ func (w *worker) aborted(ctx context.Context, job *river.Job[runArgs], j *journe
 	}
 	e.log.Warn("run aborted: its agent stopped", "journey", a.Journey, "location", a.Location, "slot", a.Slot)
 	return nil
+}
+
+// jobKey is the context key of the run job a worker works.
+type jobKey struct{}
+
+// withJob is ctx carrying the run job it works, for CompleteJobTx.
+func withJob(ctx context.Context, job *river.Job[runArgs]) context.Context {
+	return context.WithValue(ctx, jobKey{}, job)
+}
+
+// CompleteJobTx marks the run job that ctx works (the ctx a Runner's or a
+// Sink's SaveRun gets from a worker) completed within tx, the transaction
+// that saves the slot's final run, and reports whether there was one: the
+// run and the end of its job are then kept together or not at all. River
+// would otherwise complete the job a moment after Work returns, in a
+// batch: until then the next slot would find the journey still running
+// and be skipped, and an agent killed in between would leave a kept run
+// whose job is rescued and recorded aborted as well.
+func CompleteJobTx(ctx context.Context, tx *sql.Tx) (bool, error) {
+	job, ok := ctx.Value(jobKey{}).(*river.Job[runArgs])
+	if !ok {
+		return false, nil
+	}
+	if _, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx, job); err != nil {
+		return false, fmt.Errorf("complete the job of %s in %s for %s: %w", job.Args.Journey, job.Args.Location,
+			job.Args.Slot.Format(time.RFC3339), err)
+	}
+	return true, nil
 }
