@@ -20,7 +20,7 @@ CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
 # run against the server your own PG* variables name instead.
 PG_VIRTUALENV ?= pg_virtualenv -t -o max_connections=300
 
-.PHONY: all setup setup-chromium setup-postgres build test lint demo bench clean
+.PHONY: all setup setup-chromium setup-postgres build test lint demo bench bench-serve clean
 
 all: build
 
@@ -81,6 +81,24 @@ bench: setup
 	mkdir -p out
 	$(GO) test -run '^$$' -bench 'BenchmarkGuestCheckout' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./runner/ > out/bench.txt; cat out/bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col /impl out/bench.txt | tee out/benchstat.txt
+
+## bench-serve: `waymark serve` at scale and real journeys per minute (docs/performance.md); about 20 minutes.
+# 10,000 journeys @every 1m on a no-op runner, River alone and the engine,
+# on SQLite and on a throwaway PostgreSQL (BenchmarkDispatch: schedule lag,
+# CPU per 1,000 runs); the agent's CPU with nothing due (BenchmarkIdle);
+# then real guest-checkout journeys in Chromium at max_concurrent 1 to 4
+# (BenchmarkThroughput). Each measures a wall-clock period once, hence
+# -benchtime 1x. The by-hand variants are in docs/performance.md.
+SERVE_PERIOD      ?= 45s
+SERVE_IDLE        ?= 15s
+THROUGHPUT_PERIOD ?= 45s
+bench-serve: setup
+	mkdir -p out
+	$(PG_VIRTUALENV) $(GO) test -run '^$$' -bench '^(BenchmarkDispatch|BenchmarkIdle)$$' \
+	  -benchtime 1x -timeout 30m ./runner/schedule/ -serve.period=$(SERVE_PERIOD) -serve.idle=$(SERVE_IDLE) > out/bench-serve.txt; \
+	  st=$$?; cat out/bench-serve.txt; test $$st = 0
+	$(GO) test -run '^$$' -bench 'BenchmarkThroughput' -benchtime 1x -timeout 30m ./runner/ \
+	  -throughput.period=$(THROUGHPUT_PERIOD) > out/bench-throughput.txt; st=$$?; cat out/bench-throughput.txt; test $$st = 0
 
 clean:
 	rm -rf bin out

@@ -113,7 +113,7 @@ func (a *app) demo(ctx context.Context, f demoFlags) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(a.stdout, "running %d example journeys against it (recorded in %s)\n\n", len(js), db)
-	runs, err := a.execute(ctx, pool, cfg, js, runOptions{baseURL: base, parallel: cfg.Browser.MaxConcurrent, sink: st, trigger: results.TriggerManual})
+	runs, err := a.execute(ctx, pool, cfg, js, runOptions{baseURL: base, parallel: cfg.Browser.Concurrency(), sink: st, trigger: results.TriggerManual})
 	rerr := a.report(runs, runFlags{artifacts: f.artifacts})
 	if err != nil {
 		return err

@@ -92,7 +92,7 @@ func (a *app) runJourneys(ctx context.Context, paths []string, f runFlags) error
 		return badInput(fmt.Errorf("--parallel %d: want 1 or more", f.parallel))
 	}
 	if f.parallel == 0 {
-		f.parallel = cfg.Browser.MaxConcurrent
+		f.parallel = cfg.Browser.Concurrency()
 	}
 	if len(paths) == 0 {
 		paths = cfg.Journeys

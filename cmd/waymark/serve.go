@@ -117,14 +117,14 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		Sink:          runSink{st},
 		Observer:      observed{metrics: metrics, inFlight: &inFlight},
 		Logger:        log,
-		MaxConcurrent: cfg.Browser.MaxConcurrent,
+		MaxConcurrent: cfg.Browser.Concurrency(),
 	})
 	agent := agentID()
 	eng, err := schedule.New(schedule.Options{
 		Driver:          st.RiverDriver(),
 		Agent:           agent,
 		Location:        cfg.Location,
-		Workers:         cfg.Browser.MaxConcurrent,
+		Workers:         cfg.Browser.Concurrency(),
 		Runner:          r,
 		Sink:            runSink{st},
 		Catalog:         cat,
@@ -207,7 +207,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	defer signal.Stop(hup)
 
 	log.Info("serving", "agent", agent, "location", cfg.Location, "database", describeDB(cfg.Database), "dialect", st.Dialect(),
-		"browser", pool.Version(), "workers", cfg.Browser.MaxConcurrent, "listen", ln.Addr().String())
+		"browser", pool.Version(), "workers", cfg.Browser.Concurrency(), "listen", ln.Addr().String())
 	fmt.Fprintf(a.stdout, "waymark serve: %d journeys (%d scheduled) in %s; /healthz and /metrics on http://%s\n",
 		len(snap.Journeys), scheduled, cfg.Location, ln.Addr())
 	for {
@@ -292,27 +292,40 @@ func (b book) ActiveLocations(ctx context.Context, since time.Time) ([]string, e
 	return b.st.ActiveLocations(ctx, since)
 }
 
-// LiveAgents lists the agents whose last heartbeat is at or after since.
-func (b book) LiveAgents(ctx context.Context, since time.Time) ([]string, error) {
+// LiveAgents lists the agents whose last heartbeat is at or after since,
+// by ID, with their locations.
+func (b book) LiveAgents(ctx context.Context, since time.Time) (map[string]string, error) {
 	agents, err := b.st.Agents(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
+	live := map[string]string{}
 	for _, a := range agents {
 		if !a.LastSeen.Before(since) {
-			ids = append(ids, a.ID)
+			live[a.ID] = a.Location
 		}
 	}
-	return ids, nil
+	return live, nil
 }
 
-func (b book) LastSlot(ctx context.Context, journey, location string) (time.Time, bool, error) {
-	return b.st.LastSlot(ctx, journey, location)
+func (b book) LastSlots(ctx context.Context) (map[schedule.Place]time.Time, error) {
+	last, err := b.st.LastSlots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[schedule.Place]time.Time, len(last))
+	for p, slot := range last {
+		out[schedule.Place(p)] = slot
+	}
+	return out, nil
 }
 
-func (b book) SetLastSlot(ctx context.Context, journey, location string, slot time.Time) error {
-	return b.st.SetLastSlot(ctx, journey, location, slot)
+func (b book) SetLastSlots(ctx context.Context, slots map[schedule.Place]time.Time) error {
+	in := make(map[store.Place]time.Time, len(slots))
+	for p, slot := range slots {
+		in[store.Place(p)] = slot
+	}
+	return b.st.SetLastSlots(ctx, in)
 }
 
 func (b book) RecordMiss(ctx context.Context, m schedule.Miss) error {

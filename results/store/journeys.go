@@ -252,10 +252,38 @@ func (s *Store) Journeys(ctx context.Context) ([]JourneyRecord, error) {
 	return s.journeys(ctx, "")
 }
 
+// Scheduled is what the dispatcher needs of a journey: its schedule and
+// where it runs. It leaves out the definition, which the dispatcher reads
+// every few seconds for every journey and never uses.
+type Scheduled struct {
+	Name      string
+	Schedule  string
+	Locations []string // none: every location with an agent
+}
+
 // ScheduledJourneys returns the journeys to dispatch, by name: enabled,
 // with a schedule.
-func (s *Store) ScheduledJourneys(ctx context.Context) ([]JourneyRecord, error) {
-	return s.journeys(ctx, ` WHERE enabled AND schedule <> ''`)
+func (s *Store) ScheduledJourneys(ctx context.Context) ([]Scheduled, error) {
+	var rows []struct {
+		Name      string `db:"name"`
+		Schedule  string `db:"schedule"`
+		Locations string `db:"locations"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT name, schedule, locations FROM journeys
+		WHERE enabled AND schedule <> '' ORDER BY name`); err != nil {
+		return nil, fmt.Errorf("list scheduled journeys: %w", err)
+	}
+	list := make([]Scheduled, len(rows))
+	for i, row := range rows {
+		list[i] = Scheduled{Name: row.Name, Schedule: row.Schedule}
+		if err := json.Unmarshal([]byte(row.Locations), &list[i].Locations); err != nil {
+			return nil, fmt.Errorf("decode locations of journey %s: %w", row.Name, err)
+		}
+		if len(list[i].Locations) == 0 {
+			list[i].Locations = nil
+		}
+	}
+	return list, nil
 }
 
 func (s *Store) journeys(ctx context.Context, where string) ([]JourneyRecord, error) {

@@ -273,12 +273,12 @@ func TestConcurrentSyncJourneys(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		js, err := a.ScheduledJourneys(t.Context())
+		js, err := a.Journeys(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(js) != 20 || js[0].Hash != "h1" {
-			t.Errorf("after the syncs: %d scheduled journeys, the first with hash %q; want 20 with h1", len(js), js[0].Hash)
+		if len(js) != 20 || js[0].Hash != "h1" || !js[0].Enabled {
+			t.Errorf("after the syncs: %d journeys, the first with hash %q; want 20 enabled with h1", len(js), js[0].Hash)
 		}
 	})
 }

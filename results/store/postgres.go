@@ -53,6 +53,16 @@ func openPostgres(ctx context.Context, s *Store, rawURL string) (*Store, error) 
 		cfg.ConnectTimeout = connectTimeout
 	}
 	s.where = pgWhere(&cfg.Config)
+	// pgx prepares every statement and PostgreSQL then switches to a
+	// generic plan, one that ignores the values bound: River's "running
+	// jobs of this journey" (state = running, a handful of rows) then
+	// walks the whole job table in id order, 165ms a run at 10,000
+	// journeys a minute (docs/performance.md). A custom plan per query
+	// costs a fraction of a millisecond of planning. A URL that sets
+	// plan_cache_mode itself keeps its own.
+	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	db := sqlx.NewDb(stdlib.OpenDB(*cfg), "pgx")
 	// River's workers, its maintenance and our writes each hold a
 	// connection for a moment; keep some open rather than dial (and

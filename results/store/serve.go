@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Agent is one running `waymark serve`, as its heartbeat reports it.
@@ -91,33 +93,64 @@ func (s *Store) RemoveAgent(ctx context.Context, id string) error {
 	return nil
 }
 
-// LastSlot returns the last slot dispatched for the journey in the
-// location, and false when none was.
-func (s *Store) LastSlot(ctx context.Context, journey, location string) (time.Time, bool, error) {
-	var ms int64
-	err := s.db.GetContext(ctx, &ms, s.db.Rebind(`SELECT last_slot FROM dispatch WHERE journey = ? AND location = ?`),
-		journey, location)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
+// Place is a journey in a location: what a last slot is kept for. It has
+// the fields of runner/schedule.Place, so one converts to the other.
+type Place struct{ Journey, Location string }
+
+// LastSlots returns the last slot dispatched of every journey and
+// location, in one read however many journeys there are: the dispatcher
+// reads them every few seconds.
+func (s *Store) LastSlots(ctx context.Context) (map[Place]time.Time, error) {
+	var rows []struct {
+		Journey  string `db:"journey"`
+		Location string `db:"location"`
+		Slot     int64  `db:"last_slot"`
 	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read the last slot of %s in %s: %w", journey, location, err)
+	if err := s.db.SelectContext(ctx, &rows, `SELECT journey, location, last_slot FROM dispatch`); err != nil {
+		return nil, fmt.Errorf("read the last slots dispatched: %w", err)
 	}
-	return time.UnixMilli(ms).UTC(), true, nil
+	last := make(map[Place]time.Time, len(rows))
+	for _, r := range rows {
+		last[Place{r.Journey, r.Location}] = time.UnixMilli(r.Slot).UTC()
+	}
+	return last, nil
 }
 
-// SetLastSlot records slot as the last dispatched for the journey in the
-// location. It only ever moves forward: a slot older than the one stored
-// (a leader that lagged behind its successor) changes nothing.
-func (s *Store) SetLastSlot(ctx context.Context, journey, location string, slot time.Time) error {
-	if slot.IsZero() {
-		return fmt.Errorf("set the last slot of %s in %s: zero slot", journey, location)
+// slotsPerStatement bounds the rows of one insert of SetLastSlots, well
+// under SQLite's limit of bound parameters.
+const slotsPerStatement = 200
+
+// SetLastSlots records each slot as the last dispatched of its journey
+// and location, in one transaction. A slot only ever moves forward: one
+// older than the one stored (a leader that lagged behind its successor)
+// changes nothing.
+func (s *Store) SetLastSlots(ctx context.Context, slots map[Place]time.Time) error {
+	if len(slots) == 0 {
+		return nil
 	}
-	_, err := s.exec(ctx, `INSERT INTO dispatch (journey, location, last_slot) VALUES (?, ?, ?)
-		ON CONFLICT (journey, location) DO UPDATE SET last_slot = excluded.last_slot
-		WHERE dispatch.last_slot < excluded.last_slot`, journey, location, slot.UnixMilli())
+	args := make([]any, 0, 3*len(slots))
+	for p, slot := range slots {
+		if slot.IsZero() {
+			return fmt.Errorf("set the last slot of %s in %s: zero slot", p.Journey, p.Location)
+		}
+		args = append(args, p.Journey, p.Location, slot.UnixMilli())
+	}
+	err := s.Tx(ctx, func(tx *sqlx.Tx) error {
+		for len(args) > 0 {
+			n := min(len(args)/3, slotsPerStatement)
+			values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")
+			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO dispatch (journey, location, last_slot) VALUES `+values+`
+				ON CONFLICT (journey, location) DO UPDATE SET last_slot = excluded.last_slot
+				WHERE dispatch.last_slot < excluded.last_slot`), args[:3*n]...)
+			if err != nil {
+				return err
+			}
+			args = args[3*n:]
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("set the last slot of %s in %s: %w", journey, location, err)
+		return fmt.Errorf("set the last slots of %d journeys: %w", len(slots), err)
 	}
 	return nil
 }

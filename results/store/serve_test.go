@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -70,60 +71,68 @@ func TestAgents(t *testing.T) {
 	})
 }
 
-func TestLastSlotOnlyMovesForward(t *testing.T) {
+func TestLastSlotsOnlyMoveForward(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		s := openNew(t, dialect)
 		ctx := t.Context()
 		t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-		if _, ok, err := s.LastSlot(ctx, "a", "eu-west"); err != nil || ok {
-			t.Fatalf("LastSlot before any = %v, %v; want none", ok, err)
+		if got, err := s.LastSlots(ctx); err != nil || len(got) != 0 {
+			t.Fatalf("LastSlots before any = %v, %v; want none", got, err)
 		}
-		sets := []struct {
-			journey, location string
-			slot              time.Time
-		}{
-			{"a", "eu-west", t0},
-			{"a", "eu-west", t0.Add(5 * time.Minute)},
-			{"a", "eu-west", t0.Add(time.Minute)}, // a lagging leader: ignored
-			{"a", "eu-west", t0.Add(5 * time.Minute)},
-			{"a", "us-east", t0.Add(time.Minute)},
-			{"b", "eu-west", t0.Add(-time.Minute)},
-		}
-		for _, st := range sets {
-			if err := s.SetLastSlot(ctx, st.journey, st.location, st.slot); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, want := range []struct {
-			journey, location string
-			slot              time.Time
-		}{
-			{"a", "eu-west", t0.Add(5 * time.Minute)},
-			{"a", "us-east", t0.Add(time.Minute)},
-			{"b", "eu-west", t0.Add(-time.Minute)},
+		for i, set := range []map[Place]time.Time{
+			{{"a", "eu-west"}: t0, {"b", "eu-west"}: t0.Add(-time.Minute)},
+			{{"a", "eu-west"}: t0.Add(5 * time.Minute), {"a", "us-east"}: t0.Add(time.Minute)},
+			{{"a", "eu-west"}: t0.Add(time.Minute)}, // a lagging leader: ignored
+			{},
 		} {
-			got, ok, err := s.LastSlot(ctx, want.journey, want.location)
-			if err != nil || !ok || !got.Equal(want.slot) || got.Location() != time.UTC {
-				t.Errorf("LastSlot(%s, %s) = %v, %v, %v; want %v", want.journey, want.location, got, ok, err, want.slot)
+			if err := s.SetLastSlots(ctx, set); err != nil {
+				t.Fatalf("set %d: %v", i, err)
 			}
 		}
-		if err := s.SetLastSlot(ctx, "a", "eu-west", time.Time{}); err == nil {
-			t.Error("SetLastSlot with a zero slot succeeded")
+		want := map[Place]time.Time{
+			{"a", "eu-west"}: t0.Add(5 * time.Minute),
+			{"a", "us-east"}: t0.Add(time.Minute),
+			{"b", "eu-west"}: t0.Add(-time.Minute),
+		}
+		got, err := s.LastSlots(ctx)
+		if err != nil || !maps.EqualFunc(got, want, time.Time.Equal) {
+			t.Errorf("LastSlots = %v, %v; want %v", got, err, want)
+		}
+		for p, slot := range got {
+			if slot.Location() != time.UTC {
+				t.Errorf("LastSlots[%v] in %v, want UTC", p, slot.Location())
+			}
+		}
+		if err := s.SetLastSlots(ctx, map[Place]time.Time{{"a", "eu-west"}: {}}); err == nil {
+			t.Error("SetLastSlots with a zero slot succeeded")
+		}
+
+		// More journeys than one statement takes, in one call.
+		many := map[Place]time.Time{}
+		for i := range 2*slotsPerStatement + 7 {
+			many[Place{fmt.Sprintf("j%03d", i), "eu-west"}] = t0.Add(time.Duration(i) * time.Second)
+		}
+		if err := s.SetLastSlots(ctx, many); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.LastSlots(ctx); err != nil || len(got) != len(want)+len(many) ||
+			!got[Place{"j406", "eu-west"}].Equal(t0.Add(406*time.Second)) {
+			t.Errorf("after setting %d at once: %d last slots, %v", len(many), len(got), err)
 		}
 
 		// Leaders racing: the newest slot wins whatever the order.
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Go(func() {
-				if err := s.SetLastSlot(ctx, "race", "eu-west", t0.Add(time.Duration(i)*time.Second)); err != nil {
+				if err := s.SetLastSlots(ctx, map[Place]time.Time{{"race", "eu-west"}: t0.Add(time.Duration(i) * time.Second)}); err != nil {
 					t.Error(err)
 				}
 			})
 		}
 		wg.Wait()
-		if got, _, err := s.LastSlot(ctx, "race", "eu-west"); err != nil || !got.Equal(t0.Add(19*time.Second)) {
-			t.Errorf("LastSlot after racing leaders = %v, %v; want %v", got, err, t0.Add(19*time.Second))
+		if got, err := s.LastSlots(ctx); err != nil || !got[Place{"race", "eu-west"}].Equal(t0.Add(19*time.Second)) {
+			t.Errorf("last slot after racing leaders = %v, %v; want %v", got[Place{"race", "eu-west"}], err, t0.Add(19*time.Second))
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -31,6 +32,9 @@ type Planned struct {
 	Schedule  string
 	Locations []string
 }
+
+// Place is a journey in a location: what dispatch progress is kept for.
+type Place struct{ Journey, Location string }
 
 // Miss is a slot that did not run.
 type Miss struct {
@@ -60,9 +64,12 @@ type Book interface {
 	ScheduledJourneys(ctx context.Context) ([]Planned, error)
 	// ActiveLocations are the locations of the agents seen since since.
 	ActiveLocations(ctx context.Context, since time.Time) ([]string, error)
-	LastSlot(ctx context.Context, journey, location string) (time.Time, bool, error)
-	// SetLastSlot records the newest slot dispatched; it never moves back.
-	SetLastSlot(ctx context.Context, journey, location string, slot time.Time) error
+	// LastSlots are the last slots dispatched, in one read: a dispatch
+	// over 10,000 journeys must not make 10,000 queries.
+	LastSlots(ctx context.Context) (map[Place]time.Time, error)
+	// SetLastSlots records the newest slots dispatched, in one write; none
+	// ever moves back.
+	SetLastSlots(ctx context.Context, slots map[Place]time.Time) error
 	// RecordMiss keeps a skipped or dropped slot; recording one twice
 	// counts it once.
 	RecordMiss(ctx context.Context, m Miss) error
@@ -111,12 +118,14 @@ type Options struct {
 	Catalog Catalog
 	Book    Book
 	Events  Events // nil: none
-	// LiveAgents lists the IDs of the agents seen since since, from the
-	// heartbeats they record every HeartbeatEvery: a job still marked
-	// running by an agent lost since then no longer keeps its journey's
-	// next slots from running. nil counts every agent as alive, so such
-	// a job holds them until River rescues it, past its deadline.
-	LiveAgents func(ctx context.Context, since time.Time) ([]string, error)
+	// LiveAgents lists the agents seen since since, by ID, with their
+	// locations, from the heartbeats they record every HeartbeatEvery.
+	// Only when another live agent works this agent's location does a
+	// worker ask the database whether a journey's run still goes there;
+	// a job still marked running by an agent lost since then no longer
+	// keeps its journey's next slots from running. nil counts this agent
+	// as alone in its location.
+	LiveAgents func(ctx context.Context, since time.Time) (map[string]string, error)
 	// DispatchEvery is how often the leader dispatches (default 2s).
 	DispatchEvery time.Duration
 	// MaxRunTime bounds a run of a journey this agent has not loaded
@@ -131,6 +140,22 @@ type Options struct {
 	Logger          *slog.Logger     // nil = discard
 	// TestOnly makes River start and stop fast, for tests.
 	TestOnly bool
+	// Jobs are other packages' River jobs the engine's client works too:
+	// notification deliveries, escalations, retention. They run on every
+	// agent; periodic ones on the leader only.
+	Jobs []Jobs
+}
+
+// Jobs is one package's share of the engine's River client: it adds its
+// workers, and may ask for queues of its own (so its jobs wait for no
+// one else's) and for periodic jobs (run by the leader).
+type Jobs struct {
+	// AddWorkers registers the package's workers.
+	AddWorkers func(*river.Workers) error
+	// Queues are the package's queues, by name.
+	Queues map[string]river.QueueConfig
+	// Periodic are jobs the leader inserts on their schedules.
+	Periodic []*river.PeriodicJob
 }
 
 // Engine is one agent's share of the schedule: the dispatcher when it is
@@ -139,6 +164,14 @@ type Engine struct {
 	opts   Options
 	log    *slog.Logger
 	client *river.Client[*sql.Tx]
+	specs  specCache
+
+	mu sync.Mutex
+	// running counts the runs of each journey going on this agent.
+	running map[Place]int
+	// peers are the other live agents of this location, as of peersAt.
+	peers   map[string]bool
+	peersAt time.Time
 }
 
 // Agent liveness, from the heartbeats the agents record in the Book.
@@ -150,6 +183,10 @@ const (
 	// of their journeys from running.
 	AgentLostAfter = 4 * HeartbeatEvery
 )
+
+// fetchPollInterval is how often an agent looks for the runs due in its
+// location: the longest a slot waits for a free worker to notice it.
+const fetchPollInterval = 500 * time.Millisecond
 
 // controlQueue holds the dispatcher's jobs; every agent works it.
 const controlQueue = "control"
@@ -181,7 +218,7 @@ func New(opts Options) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{opts: opts, log: log}
+	e := &Engine{opts: opts, log: log, running: map[Place]int{}}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &dispatcher{e: e}); err != nil {
 		return nil, err
@@ -189,19 +226,37 @@ func New(opts Options) (*Engine, error) {
 	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
 		return nil, err
 	}
+	queues := map[string]river.QueueConfig{
+		QueueFor(opts.Location): {MaxWorkers: opts.Workers},
+		// The dispatcher's job comes every DispatchEvery: polling for it
+		// more often is CPU spent for nothing.
+		controlQueue: {MaxWorkers: 1, FetchPollInterval: opts.DispatchEvery},
+	}
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(
+		river.PeriodicInterval(opts.DispatchEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return dispatchArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "dispatch", RunOnStart: true},
+	)}
+	for _, j := range opts.Jobs {
+		if j.AddWorkers != nil {
+			if err := j.AddWorkers(workers); err != nil {
+				return nil, err
+			}
+		}
+		for name, q := range j.Queues {
+			if _, ok := queues[name]; ok {
+				return nil, fmt.Errorf("schedule: queue %s is defined twice", name)
+			}
+			queues[name] = q
+		}
+		periodic = append(periodic, j.Periodic...)
+	}
 	client, err := river.NewClient(opts.Driver, &river.Config{
-		ID:     opts.Agent,
-		Logger: quiet(log),
-		Queues: map[string]river.QueueConfig{
-			QueueFor(opts.Location): {MaxWorkers: opts.Workers},
-			controlQueue:            {MaxWorkers: 1},
-		},
-		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(
-			river.PeriodicInterval(opts.DispatchEvery),
-			func() (river.JobArgs, *river.InsertOpts) { return dispatchArgs{}, nil },
-			&river.PeriodicJobOpts{ID: "dispatch", RunOnStart: true},
-		)},
+		ID:           opts.Agent,
+		Logger:       quiet(log),
+		Queues:       queues,
+		Workers:      workers,
+		PeriodicJobs: periodic,
 		// A run job is rescued once it has been running longer than its
 		// own Timeout (worker.Timeout: its run's deadline and the time to
 		// record a cut run), when no run can still be going on it; this
@@ -215,9 +270,17 @@ func New(opts Options) (*Engine, error) {
 		MaxAttempts:     3,
 		SoftStopTimeout: opts.ShutdownTimeout,
 		// Slots are inserted as available ahead of their time (see
-		// runArgs.Hooks); workers find them within this once due.
-		FetchPollInterval: 200 * time.Millisecond,
-		TestOnly:          opts.TestOnly,
+		// runArgs.Hooks); workers find them within this once due: a
+		// slot starts at most this late, and the poll is most of an idle
+		// agent's CPU (docs/performance.md: 200ms cost 3.5% of a core).
+		FetchPollInterval: fetchPollInterval,
+		// Polling alone: the jobs are inserted ahead of their time, so
+		// an insert notification would only wake producers early for
+		// nothing, and on SQLite River's listener is itself a poll
+		// every 50ms. Leader handover waits for the old leader's lease
+		// (River's election interval) instead of a notification.
+		PollOnly: true,
+		TestOnly: opts.TestOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the job engine: %w", err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -102,13 +103,13 @@ type book struct {
 	planned  []Planned
 	active   []string
 	live     []string // liveAgents, whatever the time
-	last     map[string]time.Time
+	last     map[Place]time.Time
 	misses   []Miss
 	missSeen map[string]bool
 }
 
 func newBook(planned ...Planned) *book {
-	return &book{planned: planned, last: map[string]time.Time{}, missSeen: map[string]bool{}}
+	return &book{planned: planned, last: map[Place]time.Time{}, missSeen: map[string]bool{}}
 }
 
 func (b *book) ScheduledJourneys(context.Context) ([]Planned, error) {
@@ -121,22 +122,27 @@ func (b *book) ActiveLocations(context.Context, time.Time) ([]string, error) {
 	defer b.mu.Unlock()
 	return slices.Clone(b.active), nil
 }
-func (b *book) liveAgents(context.Context, time.Time) ([]string, error) {
+func (b *book) liveAgents(context.Context, time.Time) (map[string]string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.live), nil
+	live := map[string]string{}
+	for _, id := range b.live {
+		live[id] = "eu-west"
+	}
+	return live, nil
 }
-func (b *book) LastSlot(_ context.Context, j, l string) (time.Time, bool, error) {
+func (b *book) LastSlots(context.Context) (map[Place]time.Time, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t, ok := b.last[j+"/"+l]
-	return t, ok, nil
+	return maps.Clone(b.last), nil
 }
-func (b *book) SetLastSlot(_ context.Context, j, l string, slot time.Time) error {
+func (b *book) SetLastSlots(_ context.Context, slots map[Place]time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if slot.After(b.last[j+"/"+l]) {
-		b.last[j+"/"+l] = slot
+	for p, slot := range slots {
+		if slot.After(b.last[p]) {
+			b.last[p] = slot
+		}
 	}
 	return nil
 }
@@ -340,7 +346,7 @@ func testDispatch(t *testing.T, driver riverdriver.Driver[*sql.Tx]) {
 // lease mid-dispatch).
 type staleBook struct{ *book }
 
-func (staleBook) SetLastSlot(context.Context, string, string, time.Time) error { return nil }
+func (staleBook) SetLastSlots(context.Context, map[Place]time.Time) error { return nil }
 
 // TestDispatchRace dispatches the same slots from two agents at once,
 // again and again: River's unique jobs keep each slot to one job.
@@ -459,11 +465,13 @@ func testWork(t *testing.T, driver riverdriver.Driver[*sql.Tx]) {
 	}
 }
 
-// TestSkip drives the worker on a slot whose journey has another job
-// still marked running in the location: the slot is skipped while that
-// job's agent lives (this agent or another that keeps its heartbeat), and
-// runs when the agent is lost, since a job of a dead agent runs nothing
-// any more though River rescues it only past its deadline.
+// TestSkip drives the worker on a slot whose journey has another run
+// going in the location: the slot is skipped while that run goes on this
+// agent, or on another live agent (one that keeps its heartbeat) whose
+// job is marked running, and runs when that agent is lost, since a job of
+// a dead agent runs nothing any more though River rescues it only past
+// its deadline. A job of this agent's still marked running once its run
+// ended here (River completes jobs in batches) holds nothing.
 func TestSkip(t *testing.T) { forEachBackend(t, testSkip) }
 
 func testSkip(t *testing.T, driver riverdriver.Driver[*sql.Tx]) {
@@ -472,7 +480,8 @@ func testSkip(t *testing.T, driver riverdriver.Driver[*sql.Tx]) {
 		journey, holder string
 		skipped         bool
 	}{
-		{"held-here", "a1", true},
+		{"running-here", "", true},
+		{"ended-here", "a1", false},
 		{"held-by-a-live-agent", "a2", true},
 		{"held-by-a-lost-agent", "a3-lost", false},
 	}
@@ -491,6 +500,10 @@ func testSkip(t *testing.T, driver riverdriver.Driver[*sql.Tx]) {
 	}
 	w := &worker{e: e}
 	for _, tc := range cases {
+		if tc.holder == "" {
+			e.running[Place{tc.journey, "eu-west"}] = 1
+			continue
+		}
 		at := now.Add(-5 * time.Second)
 		enc, err := json.Marshal(runArgs{Journey: tc.journey, Location: "eu-west", Slot: now.Add(-10 * time.Second)})
 		if err != nil {
@@ -503,6 +516,8 @@ func testSkip(t *testing.T, driver riverdriver.Driver[*sql.Tx]) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, tc := range cases {
 		job := &river.Job[runArgs]{JobRow: &rivertype.JobRow{ID: -1, Attempt: 1}, Args: runArgs{Journey: tc.journey, Location: "eu-west", Slot: now}}
 		if err := w.Work(t.Context(), job); err != nil {
 			t.Fatal(err)

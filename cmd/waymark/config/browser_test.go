@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -19,13 +20,13 @@ func TestLoadBrowserRemote(t *testing.T) {
 		want Browser
 	}{
 		{"websocket", "browser: {url: ws://127.0.0.1:9222/devtools/browser/abc}\n", nil,
-			Browser{URL: "ws://127.0.0.1:9222/devtools/browser/abc", MaxConcurrent: 2}},
+			Browser{URL: "ws://127.0.0.1:9222/devtools/browser/abc"}},
 		{"http with a token header", "browser:\n  url: http://chrome:9222\n  headers: {authorization: \"Bearer ${env:FLEET_TOKEN}\", x-fleet: eu}\n", nil,
-			Browser{URL: "http://chrome:9222", Headers: map[string]string{"authorization": "Bearer ${env:FLEET_TOKEN}", "x-fleet": "eu"}, MaxConcurrent: 2}},
+			Browser{URL: "http://chrome:9222", Headers: map[string]string{"authorization": "Bearer ${env:FLEET_TOKEN}", "x-fleet": "eu"}}},
 		{"a fleet", "browser:\n  max_concurrent: 6\n  urls:\n    - {url: \"wss://fleet.example.com?token=${env:T}\", slots: 4}\n    - {url: http://10.0.0.5:9222, slots: 2}\n", nil,
 			Browser{URLs: []RemoteBrowser{{URL: "wss://fleet.example.com?token=${env:T}", Slots: 4}, {URL: "http://10.0.0.5:9222", Slots: 2}}, MaxConcurrent: 6}},
 		{"url from the environment", "", map[string]string{"WAYMARK_BROWSER_URL": "http://127.0.0.1:9222"},
-			Browser{URL: "http://127.0.0.1:9222", MaxConcurrent: 2}},
+			Browser{URL: "http://127.0.0.1:9222"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := ""
@@ -94,7 +95,7 @@ func TestBrowserExpanded(t *testing.T) {
 		want Browser
 		err  string
 	}{
-		{"nothing to expand", Browser{URL: "ws://127.0.0.1:9222", MaxConcurrent: 2}, Browser{URL: "ws://127.0.0.1:9222", MaxConcurrent: 2}, ""},
+		{"nothing to expand", Browser{URL: "ws://127.0.0.1:9222"}, Browser{URL: "ws://127.0.0.1:9222"}, ""},
 		{"url, fleet and headers",
 			Browser{
 				URL:     "ws://${env:FLEET_HOST}:9222/?token=${env:FLEET_TOKEN}",
@@ -130,5 +131,24 @@ func TestBrowserExpanded(t *testing.T) {
 				t.Error("Expanded changed the settings it was called on")
 			}
 		})
+	}
+}
+
+func TestConcurrency(t *testing.T) {
+	perTwoCores := max(1, runtime.NumCPU()/2)
+	for _, tc := range []struct {
+		name string
+		b    Browser
+		want int
+	}{
+		{"set", Browser{MaxConcurrent: 3}, 3},
+		{"set over a fleet", Browser{MaxConcurrent: 1, URLs: []RemoteBrowser{{URL: "ws://a", Slots: 4}}}, 1},
+		{"a fleet's slots", Browser{URLs: []RemoteBrowser{{URL: "ws://a", Slots: 4}, {URL: "ws://b", Slots: 2}}}, 6},
+		{"one remote browser", Browser{URL: "ws://a"}, perTwoCores},
+		{"local", Browser{}, perTwoCores},
+	} {
+		if got := tc.b.Concurrency(); got != tc.want {
+			t.Errorf("%s: Concurrency() = %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -86,8 +87,30 @@ type Browser struct {
 	// the /json/version lookup: a fleet's auth token, usually
 	// "Bearer ${env:NAME}". Names are lowercase (HTTP ignores case).
 	Headers map[string]string `mapstructure:"headers"`
-	// MaxConcurrent is how many journeys run at once (at least 1).
+	// MaxConcurrent is how many journeys run at once (at least 1); unset
+	// (0) is Concurrency's default.
 	MaxConcurrent int `mapstructure:"max_concurrent"`
+}
+
+// Concurrency is how many journeys run at once: max_concurrent when set;
+// else, for a fleet, the total of its slots; else one journey per two
+// cores of this machine (at least one). Measured on the demo shop
+// (docs/performance.md, BenchmarkThroughput), one checkout journey keeps
+// two cores busy: a second one at once on two cores finishes no more
+// journeys a minute and nearly doubles every step's time, which would
+// turn load on the monitor into false alarms about the site.
+func (b Browser) Concurrency() int {
+	if b.MaxConcurrent > 0 {
+		return b.MaxConcurrent
+	}
+	if len(b.URLs) > 0 {
+		n := 0
+		for _, u := range b.URLs {
+			n += max(u.Slots, 1)
+		}
+		return n
+	}
+	return max(1, runtime.NumCPU()/2)
 }
 
 // RemoteBrowser is one entry of browser.urls.

@@ -29,7 +29,7 @@ func defaults() Config {
 		Journeys:        []string{"./journeys"},
 		Location:        "local",
 		ShutdownTimeout: 30 * time.Second,
-		Browser:         Browser{MaxConcurrent: 2},
+		Browser:         Browser{},
 		Server:          Server{Listen: "127.0.0.1:8080"},
 		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
 	}
