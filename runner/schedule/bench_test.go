@@ -69,9 +69,10 @@ type polling struct {
 
 var (
 	// asEngine is how the engine configures River (engine.go): the
-	// location's queue polled every 500ms, the control queue every 2s
-	// (its one job comes every 2s), no listener.
-	asEngine = polling{fetch: 500 * time.Millisecond, control: 2 * time.Second, pollOnly: true}
+	// location's queue polled every second (slots available half a second
+	// ahead, see startLead), the control queue every 2s (its one job
+	// comes every 2s), no listener.
+	asEngine = polling{fetch: time.Second, control: 2 * time.Second, pollOnly: true}
 	// before is how the engine configured River until it was measured
 	// here: every queue polled every 200ms, with River's listener (on
 	// SQLite, itself a poll every 50ms).
@@ -81,7 +82,7 @@ var (
 // dispatchEvery and dispatchAhead are the engine's defaults: it dispatches
 // every 2s the slots due until 3s later (dispatch.go).
 const (
-	dispatchEvery = 2 * time.Second
+	dispatchEvery = 5 * time.Second
 	dispatchAhead = dispatchEvery + time.Second
 )
 
@@ -476,7 +477,7 @@ func startRiverFed(b *testing.B, st *store.Store, p polling, js []*journeys.Jour
 				slots, _ := spec.Due(last[i], now.Add(dispatchAhead), 100)
 				for _, slot := range slots {
 					jobs = append(jobs, river.InsertManyParams{Args: baseArgs{Journey: js[i].Name, Slot: slot}, InsertOpts: &river.InsertOpts{
-						Queue: schedule.QueueFor(benchLocation), ScheduledAt: slot, Tags: []string{"journey_" + js[i].Name},
+						Queue: schedule.QueueFor(benchLocation), ScheduledAt: slot.Add(-startLead), Tags: []string{"journey_" + js[i].Name},
 						UniqueOpts: river.UniqueOpts{ByArgs: true}}})
 					last[i] = slot
 				}
@@ -567,7 +568,14 @@ type baseWorker struct {
 	s *starts
 }
 
+// startLead is the engine's: a slot's job is available this long before
+// the slot, and its worker waits for the slot.
+const startLead = 500 * time.Millisecond
+
 func (w *baseWorker) Work(_ context.Context, job *river.Job[baseArgs]) error {
+	if early := time.Until(job.Args.Slot); early > 0 && early <= startLead {
+		time.Sleep(early)
+	}
 	if w.s != nil {
 		w.s.note(job.Args.Journey, job.Args.Slot)
 	}

@@ -119,7 +119,7 @@ func (e *Engine) Dispatch(ctx context.Context) error {
 
 // specCache keeps each journey's parsed schedule from one dispatch to the
 // next: parsing a cron schedule finds its shortest gap (for the spread),
-// which over 10,000 journeys every 2s was most of a dispatch's CPU. A
+// which over 10,000 journeys every few seconds was most of a dispatch's CPU. A
 // journey whose schedule changed is parsed again; one gone is forgotten
 // at the end of the dispatch that no longer saw it.
 type specCache struct {
@@ -185,12 +185,13 @@ func (runArgs) Kind() string { return "run_journey" }
 // Hooks makes a slot's job available ahead of its time (see aheadOfTime).
 func (runArgs) Hooks() []rivertype.Hook { return []rivertype.Hook{&aheadOfTime{}} }
 
-// runOpts places a slot's job: its location's queue, due at the slot, with
-// a tag naming the journey so "is a run of it going on" is a job query.
+// runOpts places a slot's job: its location's queue, due startLead
+// before the slot (its worker waits for the slot itself), with a tag
+// naming the journey so "is a run of it going on" is a job query.
 func runOpts(journey, location string, slot time.Time) *river.InsertOpts {
 	return &river.InsertOpts{
 		Queue:       QueueFor(location),
-		ScheduledAt: slot,
+		ScheduledAt: slot.Add(-startLead),
 		Tags:        []string{journeyTag(journey)},
 		UniqueOpts:  river.UniqueOpts{ByArgs: true},
 	}

@@ -126,7 +126,10 @@ type Options struct {
 	// keeps its journey's next slots from running. nil counts this agent
 	// as alone in its location.
 	LiveAgents func(ctx context.Context, since time.Time) (map[string]string, error)
-	// DispatchEvery is how often the leader dispatches (default 2s).
+	// DispatchEvery is how often the leader dispatches (default 5s). It
+	// inserts the slots due until the next dispatch and a second more,
+	// so it bounds only how soon a changed schedule takes effect; each
+	// dispatch is a job and a few reads, a share of an idle agent's CPU.
 	DispatchEvery time.Duration
 	// MaxRunTime bounds a run of a journey this agent has not loaded
 	// (another agent's, when this one is the leader and rescues its jobs);
@@ -185,8 +188,15 @@ const (
 )
 
 // fetchPollInterval is how often an agent looks for the runs due in its
-// location: the longest a slot waits for a free worker to notice it.
-const fetchPollInterval = 500 * time.Millisecond
+// location. A slot's job becomes available startLead before its time and
+// its worker waits for the time itself, so a run starts on time when the
+// poll falls in that lead and at most fetchPollInterval-startLead late
+// otherwise. Each poll is a query (most of an idle agent's CPU:
+// docs/performance.md), so the poll is as slow as the lag target allows.
+const (
+	fetchPollInterval = time.Second
+	startLead         = fetchPollInterval / 2
+)
 
 // controlQueue holds the dispatcher's jobs; every agent works it.
 const controlQueue = "control"
@@ -203,7 +213,7 @@ func New(opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	if opts.DispatchEvery <= 0 {
-		opts.DispatchEvery = 2 * time.Second
+		opts.DispatchEvery = 5 * time.Second
 	}
 	if opts.Workers < 1 {
 		opts.Workers = 1
@@ -270,9 +280,7 @@ func New(opts Options) (*Engine, error) {
 		MaxAttempts:     3,
 		SoftStopTimeout: opts.ShutdownTimeout,
 		// Slots are inserted as available ahead of their time (see
-		// runArgs.Hooks); workers find them within this once due: a
-		// slot starts at most this late, and the poll is most of an idle
-		// agent's CPU (docs/performance.md: 200ms cost 3.5% of a core).
+		// runArgs.Hooks and startLead).
 		FetchPollInterval: fetchPollInterval,
 		// Polling alone: the jobs are inserted ahead of their time, so
 		// an insert notification would only wake producers early for

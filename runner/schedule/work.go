@@ -82,6 +82,17 @@ func (w *worker) Work(ctx context.Context, job *river.Job[runArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
+	if early := a.Slot.Sub(now); early > 0 && early <= startLead {
+		// Fetched in the lead before the slot: start on the second.
+		t := time.NewTimer(early)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return river.JobSnooze(0)
+		case <-t.C:
+		}
+		now = e.opts.Now()
+	}
 	if !now.Before(a.Slot.Add(spec.Interval(a.Slot))) {
 		e.miss(ctx, Miss{Journey: a.Journey, Location: a.Location, Slot: a.Slot, Reason: MissDropped})
 		return nil
