@@ -115,6 +115,32 @@ func NewTracker(p AlertPolicy) *Tracker {
 	return &Tracker{policy: p.withDefaults()}
 }
 
+// TrackerState is what a Tracker remembers between runs, to be kept in
+// the store with each run and resumed for the next (ResumeTracker).
+type TrackerState struct {
+	State AlertState `json:"state"`
+	// Recent are the outcomes of the last runs that checked the site,
+	// oldest first.
+	Recent []Outcome `json:"recent,omitempty"`
+	// Errors counts the error runs in a row.
+	Errors int `json:"errors,omitempty"`
+}
+
+// Snapshot is what the tracker remembers now.
+func (t *Tracker) Snapshot() TrackerState {
+	return TrackerState{State: t.state, Recent: append([]Outcome(nil), t.recent...), Errors: t.errors}
+}
+
+// ResumeTracker is a tracker under policy p that remembers s. A policy
+// changed since s was kept (a shorter window) keeps the newest runs.
+func ResumeTracker(p AlertPolicy, s TrackerState) *Tracker {
+	t := NewTracker(p)
+	t.state, t.errors = s.State, s.Errors
+	keep := max(t.policy.Within, t.policy.After, t.policy.DegradedAfter, t.policy.ResolveAfter)
+	t.recent = append(make([]Outcome, 0, keep), s.Recent[max(0, len(s.Recent)-keep):]...)
+	return t
+}
+
 // State is where the journey stands now.
 func (t *Tracker) State() AlertState { return t.state }
 

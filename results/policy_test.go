@@ -1,7 +1,9 @@
 package results
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -120,6 +122,41 @@ func BenchmarkTracker(b *testing.B) {
 		tr := NewTracker(AlertPolicy{Failures: 3, Within: 5})
 		for i := range 1_000_000 {
 			tr.Observe(seq[i%len(seq)], false)
+		}
+	}
+}
+
+// TestResumeTracker stops a tracker after every run of a history, keeps
+// its snapshot as the store does (JSON), resumes it and feeds it the rest:
+// it must report exactly what the tracker that never stopped reports.
+func TestResumeTracker(t *testing.T) {
+	history := []Outcome{Passed, Failed, Error, Failed, Failed, Degraded, Error, Error, Error, Passed,
+		Degraded, Degraded, Degraded, Failed, Failed, Passed, Passed}
+	for _, p := range []AlertPolicy{{}, {Failures: 2, Within: 4, ResolveAfter: 2}} {
+		whole := NewTracker(p)
+		var want [][]Change
+		for _, o := range history {
+			want = append(want, whole.Observe(o, false))
+		}
+		for stop := range history {
+			first := NewTracker(p)
+			for _, o := range history[:stop] {
+				first.Observe(o, false)
+			}
+			b, err := json.Marshal(first.Snapshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s TrackerState
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatal(err)
+			}
+			resumed := ResumeTracker(p, s)
+			for i, o := range history[stop:] {
+				if got := resumed.Observe(o, false); !slices.Equal(got, want[stop+i]) {
+					t.Fatalf("policy %+v, resumed after run %d: run %d gave %v, want %v", p, stop, stop+i+1, got, want[stop+i])
+				}
+			}
 		}
 	}
 }

@@ -100,7 +100,11 @@ type Run struct {
 	// once: the next attempt supersedes its outcome. It is kept, and shown,
 	// so no output hides that the monitor stumbled.
 	Retried bool
-	Steps   []Step
+	// Maintenance names the maintenance window the run ran in (its name,
+	// or its reason); empty when none. Such a run is kept and shown but
+	// opens, escalates and resolves no incident.
+	Maintenance string
+	Steps       []Step
 }
 
 // Step is the result of one journey step.

@@ -32,13 +32,14 @@ type runRow struct {
 	DefinitionHash string          `db:"definition_hash"`
 	Attempt        int             `db:"attempt"`
 	Retried        bool            `db:"retried"`
+	Maintenance    string          `db:"maintenance"`
 }
 
 const runColumns = `id, journey, title, file, "trigger", location, slot, started_at, finished_at, duration_ms,
-	setup_ms, outcome, failing_step, cause, error, browser_version, definition_hash, attempt, retried`
+	setup_ms, outcome, failing_step, cause, error, browser_version, definition_hash, attempt, retried, maintenance`
 
 const runValues = `:id, :journey, :title, :file, :trigger, :location, :slot, :started_at, :finished_at, :duration_ms,
-	:setup_ms, :outcome, :failing_step, :cause, :error, :browser_version, :definition_hash, :attempt, :retried`
+	:setup_ms, :outcome, :failing_step, :cause, :error, :browser_version, :definition_hash, :attempt, :retried, :maintenance`
 
 func toRunRow(r *results.Run) runRow {
 	return runRow{
@@ -46,7 +47,7 @@ func toRunRow(r *results.Run) runRow {
 		Location: r.Location, Slot: millis(r.Slot), StartedAt: millis(r.StartedAt), FinishedAt: millis(r.FinishedAt),
 		DurationMS: r.Duration.Milliseconds(), SetupMS: r.Setup.Milliseconds(), Outcome: r.Outcome,
 		FailingStep: r.FailingStep, Cause: r.Cause, Error: text(r.Error), BrowserVersion: text(r.BrowserVersion),
-		DefinitionHash: r.DefinitionHash, Attempt: r.Attempt, Retried: r.Retried,
+		DefinitionHash: r.DefinitionHash, Attempt: r.Attempt, Retried: r.Retried, Maintenance: text(r.Maintenance),
 	}
 }
 
@@ -56,7 +57,7 @@ func (row runRow) run() results.Run {
 		Location: row.Location, Slot: fromMillis(row.Slot), StartedAt: fromMillis(row.StartedAt), FinishedAt: fromMillis(row.FinishedAt),
 		Duration: ms(row.DurationMS), Setup: ms(row.SetupMS), Outcome: row.Outcome,
 		FailingStep: row.FailingStep, Cause: row.Cause, Error: row.Error, BrowserVersion: row.BrowserVersion,
-		DefinitionHash: row.DefinitionHash, Attempt: row.Attempt, Retried: row.Retried,
+		DefinitionHash: row.DefinitionHash, Attempt: row.Attempt, Retried: row.Retried, Maintenance: row.Maintenance,
 	}
 }
 

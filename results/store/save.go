@@ -89,6 +89,15 @@ func (s *Store) saveRun(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, r
 			return fmt.Errorf("insert blob %s: %w", b.hash, err)
 		}
 	}
+	// On PostgreSQL, keep Prune from deleting a blob found stored before
+	// the artifacts below refer to it (see lockBlobs).
+	stored := make(map[string][]byte, len(blobs))
+	for _, b := range blobs {
+		stored[b.hash] = b.data
+	}
+	if err := s.lockBlobs(ctx, tx, stored); err != nil {
+		return err
+	}
 	if _, err := tx.NamedExecContext(ctx, `INSERT INTO runs (`+runColumns+`) VALUES (`+runValues+`)`, toRunRow(run)); err != nil {
 		return fmt.Errorf("insert run: %w", err)
 	}
