@@ -58,8 +58,9 @@ func okOrDegraded(o results.Outcome) bool { return o == results.Passed || o == r
 // killMidRun waits until the agent victim names (one of agents, by ID)
 // holds a running job of journey whose page load is in flight (inFlight
 // counts that journey's shop's), then SIGKILLs it and returns it and the
-// job it was running. within bounds how long ago the job began, so that
-// the run is surely still loading its page when the agent dies.
+// job it was running. within bounds how long ago the job was fetched (up
+// to half a second before its slot, which its worker waits for), so that
+// the job found is the one whose page is loading when the agent dies.
 func killMidRun(t *testing.T, d *db, agents map[string]*agent, victim func() string, journey string, inFlight *atomic.Int64, within time.Duration) (*agent, runJob) {
 	t.Helper()
 	var cut runJob
@@ -173,7 +174,7 @@ func TestServeTwoAgents(t *testing.T) {
 	})
 
 	// Kill the leader in the middle of a run.
-	victim, cut := killMidRun(t, d, agents, func() string { return d.leader(t) }, "slow", slowInFlight, 700*time.Millisecond)
+	victim, cut := killMidRun(t, d, agents, func() string { return d.leader(t) }, "slow", slowInFlight, 2*time.Second)
 	killed := time.Now()
 	survivor := a1
 	if victim == a1 {
@@ -378,7 +379,7 @@ func TestServeSQLiteKill(t *testing.T) {
 		rs := d.runs(t)
 		return len(runsOf(rs, "quick")) >= 3 && len(runsOf(rs, "slow")) >= 2
 	})
-	_, cut := killMidRun(t, d, map[string]*agent{a.id: a}, func() string { return a.id }, "slow", slowInFlight, 700*time.Millisecond)
+	_, cut := killMidRun(t, d, map[string]*agent{a.id: a}, func() string { return a.id }, "slow", slowInFlight, 2*time.Second)
 	held := heldBy(t, d, a.id)
 
 	kept := map[string]results.Outcome{}

@@ -92,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log what the monitor does")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	root.AddCommand(a.runCmd(), a.validateCmd(), a.serveCmd(), a.demoCmd(), a.runsCmd(), a.statusCmd())
+	root.AddCommand(a.maintenanceCmd(), a.incidentsCmd())
+	root.AddCommand(a.pruneCmd())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

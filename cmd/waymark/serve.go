@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/journeys/catalog"
+	"github.com/waymarkhq/waymark/reports/alert"
 	"github.com/waymarkhq/waymark/reports/web"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
@@ -108,13 +110,18 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	defer pool.Close()
 
+	alerts, err := a.newAlerts(cfg, st, cat.Journey, log)
+	if err != nil {
+		return badInput(err)
+	}
+	sink := runSink{st: st, alerts: alerts, windows: cfg.MaintenanceWindows(), log: log}
 	metrics := web.NewMetrics()
 	var inFlight atomic.Int64
 	r := runner.New(pool, runner.Options{
 		Trigger:       results.TriggerSchedule,
 		Location:      cfg.Location,
 		Env:           a.getenv,
-		Sink:          runSink{st},
+		Sink:          sink,
 		Observer:      observed{metrics: metrics, inFlight: &inFlight},
 		Logger:        log,
 		MaxConcurrent: cfg.Browser.Concurrency(),
@@ -126,7 +133,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		Location:        cfg.Location,
 		Workers:         cfg.Browser.Concurrency(),
 		Runner:          r,
-		Sink:            runSink{st},
+		Sink:            sink,
 		Catalog:         cat,
 		Book:            book{st},
 		LiveAgents:      book{st}.LiveAgents,
@@ -134,10 +141,13 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		MaxRunTime:      maxRunTime(snap.Journeys),
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          log,
+		Jobs: []schedule.Jobs{{AddWorkers: alerts.AddWorkers, Queues: alerts.Queues(), Periodic: alerts.Periodic()},
+			pruneJobs(st, cfg.Retention, log, time.Now)},
 	})
 	if err != nil {
 		return err
 	}
+	alerts.SetClient(eng.Client())
 
 	srv := &http.Server{
 		Handler: web.New(web.Options{
@@ -256,21 +266,56 @@ func (o observed) RunFinished(r *results.Run) {
 // once the run is kept, and an agent killed after keeping a run leaves no
 // job to be rescued and recorded aborted as well (see
 // schedule.CompleteJobTx).
-type runSink struct{ st *store.Store }
+//
+// The same transaction folds the run into its journey's incidents and
+// queues their messages (alert.Manager.ObserveTx). A run inside a
+// maintenance window is marked so, and opens nothing.
+type runSink struct {
+	st      *store.Store
+	alerts  *alert.Manager
+	windows []results.Maintenance // the config's
+	log     *slog.Logger
+}
 
 func (s runSink) SaveRun(ctx context.Context, j *journeys.Journey, run *results.Run) error {
 	if run == nil || run.Retried {
 		return s.st.SaveRun(ctx, j, run)
 	}
-	return s.st.Tx(ctx, func(tx *sqlx.Tx) error {
-		if err := s.st.SaveRunTx(ctx, tx, j, run); err != nil {
-			return err
-		}
-		if _, err := schedule.CompleteJobTx(ctx, tx.Tx); err != nil {
-			return fmt.Errorf("save run %s: %w", run.ID, err)
-		}
-		return nil
-	})
+	at := run.StartedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	label, err := maintenanceAt(ctx, s.windows, s.st, j, at)
+	if err != nil {
+		// The run is kept whatever: counted as outside any window.
+		s.log.Error("read maintenance windows", "run", run.ID, "error", err)
+	}
+	run.Maintenance = label
+	var incidents error
+	save := func(alerts bool) error {
+		return s.st.Tx(ctx, func(tx *sqlx.Tx) error {
+			if err := s.st.SaveRunTx(ctx, tx, j, run); err != nil {
+				return err
+			}
+			if _, err := schedule.CompleteJobTx(ctx, tx.Tx); err != nil {
+				return fmt.Errorf("save run %s: %w", run.ID, err)
+			}
+			if alerts {
+				if incidents = s.alerts.ObserveTx(ctx, tx, j, run); incidents != nil {
+					return incidents
+				}
+			}
+			return nil
+		})
+	}
+	err = save(true)
+	if err != nil && incidents != nil {
+		// The incidents could not be written: the run is kept anyway,
+		// and the next run of the journey carries the policy on.
+		s.log.Error("incidents not updated for a run", "run", run.ID, "journey", run.Journey, "error", incidents)
+		err = save(false)
+	}
+	return err
 }
 
 // book is the store as the engine's Book.

@@ -64,14 +64,7 @@ func TestServe(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	done, up := startWatching(ctx, map[string]string{"SHOP_URL": base}, "waymark serve:", "--config", cfg, "serve")
-	select {
-	case <-up:
-	case r := <-done:
-		t.Fatalf("serve returned %d before serving\nstderr:\n%s", r.code, r.stderr)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve never said it serves")
-	}
+	done := startServe(t, ctx, map[string]string{"SHOP_URL": base}, cfg)
 	st, err := store.Open(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +138,21 @@ func TestServe(t *testing.T) {
 			}
 		}
 	}
+}
+
+// startServe starts `waymark serve` with the config file and returns once
+// it serves; done gives its result once it returns (cancel ctx to stop it).
+func startServe(t *testing.T, ctx context.Context, env map[string]string, cfg string) (done <-chan result) {
+	t.Helper()
+	done, up := startWatching(ctx, env, "waymark serve:", "--config", cfg, "serve")
+	select {
+	case <-up:
+	case r := <-done:
+		t.Fatalf("serve returned %d before serving\nstderr:\n%s", r.code, r.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve never said it serves")
+	}
+	return done
 }
 
 func writeFile(t *testing.T, path, body string) {

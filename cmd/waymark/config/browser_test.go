@@ -152,3 +152,24 @@ func TestConcurrency(t *testing.T) {
 		}
 	}
 }
+
+func TestChannelExpanded(t *testing.T) {
+	env := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	ch := Channel{Type: ChannelEmail, SMTP: "${env:SMTP_HOST:-localhost}:25", From: "w@example.com", To: []string{"${env:ONCALL}"},
+		Password: "${env:SMTP_PASSWORD}", Headers: map[string]string{"authorization": "Bearer ${env:TOKEN}"}}
+	got, err := ch.Expanded("mail", env(map[string]string{"ONCALL": "ops@example.com", "SMTP_PASSWORD": "pw", "TOKEN": "t0k"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SMTP != "localhost:25" || got.To[0] != "ops@example.com" || got.Password != "pw" || got.Headers["authorization"] != "Bearer t0k" ||
+		ch.To[0] != "${env:ONCALL}" || ch.Headers["authorization"] != "Bearer ${env:TOKEN}" {
+		t.Errorf("expanded %+v from %+v", got, ch)
+	}
+	_, err = ch.Expanded("mail", env(nil))
+	want := "channels.mail.password: environment variable SMTP_PASSWORD is not set: set it or give a default like ${env:SMTP_PASSWORD:-value}"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "channels.mail.to: environment variable ONCALL") {
+		t.Errorf("Expanded without the variables = %v, want errors naming each setting", err)
+	}
+}

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/waymarkhq/waymark/results"
 )
 
 // maxFileSize bounds waymark.yaml: a config file is a few hundred lines, and
@@ -65,7 +67,7 @@ type Config struct {
 	Routes []Route `mapstructure:"routes"`
 	// Maintenance windows: runs inside one are recorded but open nothing.
 	Maintenance []Window `mapstructure:"maintenance"`
-	// Retention says how long stored results are kept; zero keeps them.
+	// Retention says how long stored results are kept; zero keeps forever.
 	Retention Retention `mapstructure:"retention"`
 }
 
@@ -124,14 +126,11 @@ type RemoteBrowser struct {
 // envRefRE is an ${env:NAME} reference, or ${env:NAME:-default}.
 var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 
-// Expanded returns b with the ${env:NAME} references (${env:NAME:-default}
-// for a default) in its url, urls and headers replaced by the variables
-// getenv finds: these hold tokens, which belong in the environment, not in
-// the file. A variable that is not set (or empty) and has no default is an
-// error naming the setting and the variable.
-func (b Browser) Expanded(getenv func(string) (string, bool)) (Browser, error) {
-	var errs []error
-	expand := func(key, s string) string {
+// expander replaces the ${env:NAME} references in a setting's value (key
+// names it) by the variables getenv finds, adding to errs one error for
+// each variable that is not set and has no default.
+func expander(getenv func(string) (string, bool), errs *[]error) func(key, s string) string {
+	return func(key, s string) string {
 		return envRefRE.ReplaceAllStringFunc(s, func(ref string) string {
 			m := envRefRE.FindStringSubmatch(ref)
 			if v, ok := getenv(m[1]); ok && v != "" {
@@ -140,10 +139,20 @@ func (b Browser) Expanded(getenv func(string) (string, bool)) (Browser, error) {
 			if strings.Contains(ref, ":-") {
 				return m[2]
 			}
-			errs = append(errs, fmt.Errorf("%s: environment variable %s is not set: set it or give a default like ${env:%s:-value}", key, m[1], m[1]))
+			*errs = append(*errs, fmt.Errorf("%s: environment variable %s is not set: set it or give a default like ${env:%s:-value}", key, m[1], m[1]))
 			return ""
 		})
 	}
+}
+
+// Expanded returns b with the ${env:NAME} references (${env:NAME:-default}
+// for a default) in its url, urls and headers replaced by the variables
+// getenv finds: these hold tokens, which belong in the environment, not in
+// the file. A variable that is not set (or empty) and has no default is an
+// error naming the setting and the variable.
+func (b Browser) Expanded(getenv func(string) (string, bool)) (Browser, error) {
+	var errs []error
+	expand := expander(getenv, &errs)
 	out := b
 	out.URL = expand("browser.url", b.URL)
 	out.URLs = slices.Clone(b.URLs)
@@ -181,6 +190,9 @@ type Alert struct {
 	DegradedAfter int `mapstructure:"degraded_after"`
 	// RemindEvery is how often an unacknowledged incident is notified again.
 	RemindEvery time.Duration `mapstructure:"remind_every"`
+	// Locations is how many locations must fail at once to open an
+	// incident (one probe's network is not an outage); unset is 1.
+	Locations int `mapstructure:"locations"`
 }
 
 // Channel types, the values of Channel.Type.
@@ -209,6 +221,22 @@ type Channel struct {
 	From string `mapstructure:"from"`
 	// To are an email channel's recipients.
 	To []string `mapstructure:"to"`
+	// Headers go with every request of a webhook or action channel (a
+	// desk's Authorization); values may be ${env:NAME} references.
+	Headers map[string]string `mapstructure:"headers"`
+	// Timeout cuts each delivery attempt (default 10s).
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Method and Body are an action's HTTP call: the method (default
+	// POST) and a Go template of the body (default: the JSON payload).
+	Method string `mapstructure:"method"`
+	Body   string `mapstructure:"body"`
+	// TLS (starttls, tls or none), Auth (plain or login), Username,
+	// Password and CAFile are an email channel's connection.
+	TLS      string `mapstructure:"tls"`
+	Auth     string `mapstructure:"auth"`
+	Username string `mapstructure:"username"`
+	Password string `mapstructure:"password"`
+	CAFile   string `mapstructure:"ca_file"`
 }
 
 // Route is one entry of `routes`: incidents that match go to its channels.
@@ -216,7 +244,26 @@ type Channel struct {
 type Route struct {
 	Match Match    `mapstructure:"match"`
 	To    []string `mapstructure:"to"` // channel names
+	// Escalate replaces To with levels, each told when the incident is
+	// still unacknowledged after its delay.
+	Escalate []Level `mapstructure:"escalate"`
+	// Continue lets later routes match the incident too.
+	Continue bool `mapstructure:"continue"`
+	// RemindEvery repeats the latest message to the levels reached until
+	// someone acknowledges; unset takes alert.remind_every.
+	RemindEvery time.Duration `mapstructure:"remind_every"`
 }
+
+// Level is one entry of a route's `escalate`.
+type Level struct {
+	// After is how long after the incident opened the level is told.
+	After Delay    `mapstructure:"after"`
+	To    []string `mapstructure:"to"` // channel names
+}
+
+// Delay is a duration that may be 0 (at once): an escalation level's
+// after.
+type Delay time.Duration
 
 // Match selects incidents by what their journey and run say; an empty field
 // matches anything, and all set fields must match.
@@ -230,38 +277,72 @@ type Match struct {
 	Journey  string `mapstructure:"journey"`
 }
 
-// Window is one entry of `maintenance`: either a repeating window (Cron and
-// Duration) or a single one (From and To), for a journey or a tag.
+// Window is one entry of `maintenance`: either a repeating window (Cron,
+// Duration and TimeZone) or a single one (From and To), for a journey, a
+// tag or a customer. Runs inside one are recorded, marked as in
+// maintenance, and open and notify nothing.
 type Window struct {
 	// Name says what the window is for.
 	Name string `mapstructure:"name"`
-	// Match names the journey or the tag the window covers.
+	// Reason says why, shown with the window and its runs.
+	Reason string `mapstructure:"reason"`
+	// Match names the journey, tag or customer the window covers.
 	Match WindowMatch `mapstructure:"match"`
-	// Cron is when a repeating window starts (5 fields or a descriptor).
+	// Cron is when a repeating window starts (5 fields or a descriptor,
+	// optionally led by CRON_TZ=Zone).
 	Cron string `mapstructure:"cron"`
 	// Duration is how long a repeating window lasts.
 	Duration time.Duration `mapstructure:"duration"`
+	// TimeZone is the IANA zone Cron is read in (Europe/London); empty is
+	// UTC, so every agent agrees on when a window starts.
+	TimeZone string `mapstructure:"time_zone"`
 	// From and To bound a single window.
 	From time.Time `mapstructure:"from"`
 	To   time.Time `mapstructure:"to"`
 }
 
-// WindowMatch selects the journeys a maintenance window covers: by name, by
-// tag, or both (a journey with that tag).
+// WindowMatch selects the journeys a maintenance window covers: by name,
+// by tag, by customer; every field set must match.
 type WindowMatch struct {
-	Journey string `mapstructure:"journey"`
-	Tag     string `mapstructure:"tag"`
+	Journey  string `mapstructure:"journey"`
+	Tag      string `mapstructure:"tag"`
+	Customer string `mapstructure:"customer"`
 }
 
-// Retention is the `retention` section: how long results are kept. Values
-// are durations that also take days (30d).
+// Maintenance is the window as the results model has it.
+func (w Window) Maintenance() results.Maintenance {
+	return results.Maintenance{
+		Name: w.Name, Reason: w.Reason,
+		Match: results.MaintenanceMatch{Journey: w.Match.Journey, Tag: w.Match.Tag, Customer: w.Match.Customer},
+		Cron:  w.Cron, Duration: w.Duration, TimeZone: w.TimeZone, From: w.From, To: w.To,
+	}
+}
+
+// MaintenanceWindows returns the `maintenance` section as the results
+// model has it, in the file's order, for `waymark serve` to mark runs and
+// `waymark maintenance` to list them. Load has validated every window.
+func (c *Config) MaintenanceWindows() []results.Maintenance {
+	out := make([]results.Maintenance, len(c.Maintenance))
+	for i, w := range c.Maintenance {
+		out[i] = w.Maintenance()
+	}
+	return out
+}
+
+// Retention is the `retention` section: how long results are kept, applied
+// every hour by `waymark serve` and at once by `waymark prune`. Values are
+// durations that also take days (30d), or 0 to keep forever; the defaults
+// are 30d, 90d and 400d. Incidents are always kept.
 type Retention struct {
-	// Runs is how long passed runs are kept.
-	Runs time.Duration `mapstructure:"runs"`
-	// Failures is how long failed runs and their artifacts are kept.
-	Failures time.Duration `mapstructure:"failures"`
-	// Aggregates is how long daily summaries are kept.
-	Aggregates time.Duration `mapstructure:"aggregates"`
+	// Runs is how long runs are kept with their steps and screenshots,
+	// but for the failed and error ones (see Failures).
+	Runs Period `mapstructure:"runs"`
+	// Failures is how long failed and error runs and their artifacts are
+	// kept: the failure evidence. Never shorter than Runs.
+	Failures Period `mapstructure:"failures"`
+	// Aggregates is how long the hourly summaries of runs and steps
+	// (counts, p50, p95, max duration) are kept.
+	Aggregates Period `mapstructure:"aggregates"`
 }
 
 // Load reads the config file at path over the embedded defaults, applies

@@ -32,6 +32,7 @@ func defaults() Config {
 		Browser:         Browser{},
 		Server:          Server{Listen: "127.0.0.1:8080"},
 		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
+		Retention:       Retention{Runs: Period(30 * 24 * time.Hour), Failures: Period(90 * 24 * time.Hour), Aggregates: Period(400 * 24 * time.Hour)},
 	}
 }
 
@@ -111,7 +112,7 @@ func TestLoadValidFull(t *testing.T) {
 			{Name: "weekly patching", Match: WindowMatch{Tag: "shop"}, Cron: "0 2 * * SUN", Duration: 2 * time.Hour},
 			{Match: WindowMatch{Journey: "guest-checkout"}, From: at("2026-12-01T22:00:00Z"), To: at("2026-12-02T02:00:00Z")},
 		},
-		Retention: Retention{Runs: 30 * day, Failures: 90 * day, Aggregates: 400 * day},
+		Retention: Retention{Runs: Period(30 * day), Failures: Period(90 * day), Aggregates: Period(400 * day)},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load gave\n%+v\nwant\n%+v", c, want)
@@ -170,7 +171,7 @@ func TestLoadEnv(t *testing.T) {
 		{"over the file", file, map[string]string{"WAYMARK_BROWSER_MAX_CONCURRENT": "4"}, func(c *Config) any { return c.Browser.MaxConcurrent }, 4},
 		{"file kept beside", file, map[string]string{"WAYMARK_BROWSER_MAX_CONCURRENT": "4"}, func(c *Config) any { return c.Server.Token }, "${env:WAYMARK_TOKEN}"},
 		{"list", "", map[string]string{"WAYMARK_JOURNEYS": "./a, ./b"}, func(c *Config) any { return c.Journeys }, []string{"./a", "./b"}},
-		{"days", file, map[string]string{"WAYMARK_RETENTION_RUNS": "7d"}, func(c *Config) any { return c.Retention.Runs }, 7 * 24 * time.Hour},
+		{"days", file, map[string]string{"WAYMARK_RETENTION_RUNS": "7d"}, func(c *Config) any { return c.Retention.Runs }, Period(7 * 24 * time.Hour)},
 		{"duration", "", map[string]string{"WAYMARK_ALERT_REMIND_EVERY": "30m"}, func(c *Config) any { return c.Alert.RemindEvery }, 30 * time.Minute},
 		{"postgres", "", map[string]string{"WAYMARK_DATABASE": "postgres://waymark@db/waymark"}, func(c *Config) any { return c.Database }, "postgres://waymark@db/waymark"},
 		{"empty is unset", file, map[string]string{"WAYMARK_LOCATION": ""}, func(c *Config) any { return c.Location }, "local"},

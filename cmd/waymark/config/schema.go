@@ -19,6 +19,9 @@ import (
 //	string          any scalar, as written (numbers too; ${env:NAME} kept)
 //	int             a whole number ≥ 1 (every count in the file is one)
 //	time.Duration   a Go duration or days (90s, 1h30m, 30d, 1d12h), > 0
+//	Period          the same, or 0 (keep forever); retention periods
+//	Delay           a duration ≥ 0 (0s, 15m); an escalation level's after
+//	bool            true or false
 //	time.Time       an RFC 3339 time (2026-12-01T22:00:00Z)
 //	[]string        a list of scalars, or one scalar as a list of one
 //	struct          a map of its fields' keys
@@ -29,6 +32,7 @@ var (
 	durationType = reflect.TypeFor[time.Duration]()
 	timeType     = reflect.TypeFor[time.Time]()
 	stringsType  = reflect.TypeFor[[]string]()
+	delayType    = reflect.TypeFor[Delay]()
 
 	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 	daysRE = regexp.MustCompile(`^([0-9]+)d(.*)$`)
@@ -294,10 +298,16 @@ func want(t reflect.Type) string {
 	switch {
 	case t == durationType:
 		return "a duration like 90s, 15m, 1h or 30d"
+	case t == periodType:
+		return "a duration like 30d, 12h or 90m, or 0 to keep forever"
 	case t == timeType:
 		return "an RFC 3339 time like 2026-12-01T22:00:00Z"
 	case t.Kind() == reflect.Int:
 		return "a whole number ≥ 1"
+	case t == delayType:
+		return "a duration like 0s, 15m or 1h"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
 	}
 	return "a string"
 }
@@ -326,6 +336,22 @@ func parseScalar(t reflect.Type, s string) (any, string) {
 			return nil, fmt.Sprintf("want %s, got %q", want(t), s)
 		}
 		return i, ""
+	case t == periodType:
+		return parsePeriod(s)
+	case t == delayType:
+		d, err := parseDuration(s)
+		if err != nil || d < 0 {
+			return nil, fmt.Sprintf("bad duration %q: want %s", s, want(t))
+		}
+		return Delay(d), ""
+	case t.Kind() == reflect.Bool:
+		switch s {
+		case "true":
+			return true, ""
+		case "false":
+			return false, ""
+		}
+		return nil, fmt.Sprintf("want %s, got %q", want(t), s)
 	case t.Kind() == reflect.String:
 		return s, ""
 	}

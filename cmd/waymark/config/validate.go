@@ -10,9 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/robfig/cron/v3"
 	"github.com/waymarkhq/waymark/journeys/yamlnode"
+	"github.com/waymarkhq/waymark/results"
 )
 
 // channelTypes are the values of Channel.Type, in the order messages list them.
@@ -24,14 +25,16 @@ func channelTypes() []string {
 // are marked with a *. ok is false for an unknown type.
 func channelKeys(typ string) (keys []string, ok bool) {
 	switch typ {
-	case ChannelWebhook, ChannelAction:
-		return []string{"url*", "secret"}, true
+	case ChannelWebhook:
+		return []string{"url*", "secret", "headers", "timeout"}, true
+	case ChannelAction:
+		return []string{"url*", "secret", "headers", "timeout", "method", "body"}, true
 	case ChannelSlack:
-		return []string{"url*"}, true
+		return []string{"url*", "timeout"}, true
 	case ChannelEmail:
-		return []string{"smtp*", "from*", "to*"}, true
+		return []string{"smtp*", "from*", "to*", "tls", "auth", "username", "password", "ca_file", "timeout"}, true
 	case ChannelPagerDuty:
-		return []string{"routing_key*"}, true
+		return []string{"routing_key*", "url", "timeout"}, true
 	}
 	return nil, false
 }
@@ -113,6 +116,9 @@ func (v *validator) channel(path string, ch Channel) {
 	given := map[string]bool{
 		"url": ch.URL != "", "secret": ch.Secret != "", "routing_key": ch.RoutingKey != "",
 		"smtp": ch.SMTP != "", "from": ch.From != "", "to": len(ch.To) > 0,
+		"headers": len(ch.Headers) > 0, "timeout": ch.Timeout != 0, "method": ch.Method != "", "body": ch.Body != "",
+		"tls": ch.TLS != "", "auth": ch.Auth != "", "username": ch.Username != "", "password": ch.Password != "",
+		"ca_file": ch.CAFile != "",
 	}
 	takes := map[string]bool{}
 	var names []string
@@ -142,6 +148,11 @@ func (v *validator) channel(path string, ch Channel) {
 		if takes["to"] && !checkAddress(a) {
 			v.report(fmt.Sprintf("%s.to[%d]", path, i), "want an email address like ops@example.com, got %q", a)
 		}
+	}
+	v.oneOf(path+".tls", "tls", ch.TLS, "starttls", "tls", "none")
+	v.oneOf(path+".auth", "auth", ch.Auth, "plain", "login")
+	if ch.Method != "" && !slices.Contains([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, ch.Method) {
+		v.report(path+".method", "want GET, POST, PUT, PATCH or DELETE, got %q", ch.Method)
 	}
 }
 
@@ -220,11 +231,31 @@ func checkBrowserURL(s string) string {
 func (v *validator) route(path string, r Route, channels map[string]Channel, names []string) {
 	v.oneOf(path+".match.severity", "severity", r.Match.Severity, "warning", "critical")
 	v.oneOf(path+".match.kind", "kind", r.Match.Kind, "site", "monitor")
-	if len(r.To) == 0 {
-		v.report(path, "a route needs to: with at least one channel")
+	switch {
+	case len(r.To) == 0 && len(r.Escalate) == 0:
+		v.report(path, "a route needs to: with at least one channel, or escalate: levels")
+	case len(r.To) > 0 && len(r.Escalate) > 0:
+		v.report(path, "give to: or escalate:, not both (escalate's first level is to:)")
 	}
-	for i, name := range r.To {
-		p := fmt.Sprintf("%s.to[%d]", path, i)
+	v.channelNames(path+".to", r.To, channels, names)
+	var last Delay
+	for i, l := range r.Escalate {
+		p := fmt.Sprintf("%s.escalate[%d]", path, i)
+		if len(l.To) == 0 {
+			v.report(p, "an escalation level needs to: with at least one channel")
+		}
+		if i > 0 && l.After <= last {
+			v.report(p+".after", "want a delay longer than the level before's (%s), got %s", time.Duration(last), time.Duration(l.After))
+		}
+		last = l.After
+		v.channelNames(p+".to", l.To, channels, names)
+	}
+}
+
+// channelNames checks that the named channels exist.
+func (v *validator) channelNames(path string, to []string, channels map[string]Channel, names []string) {
+	for i, name := range to {
+		p := fmt.Sprintf("%s[%d]", path, i)
 		_, defined := channels[name]
 		switch {
 		case defined || v.l.damaged("channels."+name):
@@ -244,21 +275,25 @@ func (v *validator) oneOf(path, what, got string, allowed ...string) {
 }
 
 // window checks one maintenance window: what it covers, and either a
-// repeating (cron and duration) or a single (from and to) time.
+// repeating (cron and duration, in a time zone) or a single (from and to)
+// time.
 func (v *validator) window(path string, w Window) {
-	if w.Match.Journey == "" && w.Match.Tag == "" {
-		v.report(path, "a window needs match: with a journey or a tag")
+	// A match whose keys were wrong was reported as such.
+	if w.Match == (WindowMatch{}) && !v.l.near(path+".match") {
+		v.report(path, "a window needs match: with a journey, a tag or a customer")
 	}
 	repeating := w.Cron != "" || w.Duration != 0
 	single := !w.From.IsZero() || !w.To.IsZero()
 	switch {
+	case w.TimeZone != "" && single && !repeating:
+		v.report(path+".time_zone", "the time zone of cron, not used by from and to, which carry their own offset (2026-12-01T22:00:00+01:00): remove it")
 	case repeating && single:
 		v.report(path, "want either cron and duration, or from and to, not both")
 	case repeating:
 		if w.Cron == "" {
 			v.report(path, "a repeating window needs cron as well as duration")
-		} else if _, err := cronParser().Parse(w.Cron); err != nil {
-			v.report(path+".cron", "bad cron %q: %v; want 5 fields (minute hour day month weekday) or @daily, @weekly", w.Cron, err)
+		} else {
+			v.windowCron(path, w)
 		}
 		if w.Duration == 0 {
 			v.report(path, "a repeating window needs duration as well as cron")
@@ -272,19 +307,31 @@ func (v *validator) window(path string, w Window) {
 		case !w.To.After(w.From):
 			v.report(path+".to", "want a time after from (%s), got %s", w.From.Format(timeLayout), w.To.Format(timeLayout))
 		}
+	case w.TimeZone != "":
+		v.report(path, "a window with time_zone needs cron and duration: when it starts in that zone, and for how long")
 	default:
 		v.report(path, "a window needs cron and duration, or from and to")
 	}
 }
 
+// windowCron checks a repeating window's cron and time zone as the results
+// model reads them: a known IANA zone, a cron spec that starts, and the
+// zone said once (time_zone or CRON_TZ=).
+func (v *validator) windowCron(path string, w Window) {
+	zone := w.TimeZone
+	if zone != "" {
+		if _, err := results.LoadZone(zone); err != nil {
+			v.report(path+".time_zone", "%v", err)
+			zone = ""
+		}
+	}
+	if _, _, err := results.ParseMaintenanceCron(w.Cron, zone); err != nil {
+		v.report(path+".cron", "%v", err)
+	}
+}
+
 // timeLayout shows times in messages as the file writes them.
 const timeLayout = "2006-01-02T15:04:05Z07:00"
-
-// cronParser reads cron specs as journeys' schedules do: 5 fields or a
-// descriptor such as @daily.
-func cronParser() cron.Parser {
-	return cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-}
 
 // hasEnvRef reports whether s holds a ${env:NAME} reference, which is
 // expanded only later, so its format cannot be judged now.

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/waymarkhq/waymark/cmd/waymark/config"
+	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/reports/alert"
+	"github.com/waymarkhq/waymark/reports/notify"
+	"github.com/waymarkhq/waymark/results"
+	"github.com/waymarkhq/waymark/results/store"
+)
+
+// newAlerts is the incident manager of the config: its channels (secrets
+// from the environment), routes and alert policy. lookup finds a loaded
+// journey by name (nil: by name only).
+func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string) (*journeys.Journey, bool), log *slog.Logger) (*alert.Manager, error) {
+	channels := map[string]notify.Channel{}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Channels)) {
+		ch, err := cfg.Channels[name].Expanded(name, a.getenv)
+		if err != nil {
+			return nil, err
+		}
+		made, err := newChannel(ch)
+		if err != nil {
+			return nil, fmt.Errorf("channels.%s: %w", name, err)
+		}
+		channels[name] = made
+	}
+	routes := make([]alert.Route, len(cfg.Routes))
+	for i, r := range cfg.Routes {
+		m := r.Match
+		routes[i] = alert.Route{
+			Match: alert.Match{Journey: m.Journey, Owner: m.Owner, Customer: m.Customer, Tag: m.Tag, Location: m.Location,
+				Severity: results.Severity(m.Severity), Kind: results.IncidentKind(m.Kind)},
+			Continue: r.Continue, RemindEvery: r.RemindEvery,
+		}
+		if len(r.To) > 0 {
+			routes[i].Levels = []alert.Level{{To: r.To}}
+		}
+		for _, l := range r.Escalate {
+			routes[i].Levels = append(routes[i].Levels, alert.Level{After: time.Duration(l.After), To: l.To})
+		}
+	}
+	windows := cfg.MaintenanceWindows()
+	return alert.New(alert.Options{
+		Store:     st,
+		Routes:    routes,
+		Channels:  channels,
+		Policy:    func(j *journeys.Journey) alert.Policy { return policy(cfg.Alert, j) },
+		Journey:   lookup,
+		PublicURL: cfg.Server.PublicURL,
+		InMaintenance: func(ctx context.Context, j *journeys.Journey, at time.Time) (bool, error) {
+			w, err := maintenanceAt(ctx, windows, st, j, at)
+			return w != "", err
+		},
+		Logger: log,
+	}), nil
+}
+
+// maintenanceAt names the maintenance window the journey is in at a
+// time (its label), or is empty.
+func maintenanceAt(ctx context.Context, windows []results.Maintenance, st *store.Store, j *journeys.Journey, at time.Time) (string, error) {
+	if j == nil {
+		return "", nil
+	}
+	active, err := activeWindows(ctx, windows, st, at)
+	if err != nil {
+		return "", fmt.Errorf("read maintenance windows: %w", err)
+	}
+	if w, ok := results.InMaintenance(active, j.Name, j.Customer, j.Tags, at); ok {
+		return w.Label(), nil
+	}
+	return "", nil
+}
+
+// policy is the journey's incident policy: its own `alert:` over the
+// config's.
+func policy(c config.Alert, j *journeys.Journey) alert.Policy {
+	p := alert.Policy{
+		AlertPolicy: results.AlertPolicy{After: c.After, ResolveAfter: c.ResolveAfter, DegradedAfter: c.DegradedAfter},
+		Locations:   c.Locations,
+		RemindEvery: c.RemindEvery,
+	}
+	if j == nil {
+		return p
+	}
+	a := j.Alert
+	for _, o := range []struct {
+		v   int
+		dst *int
+	}{{a.After, &p.After}, {a.ResolveAfter, &p.ResolveAfter}, {a.DegradedAfter, &p.DegradedAfter},
+		{a.Failures, &p.Failures}, {a.Within, &p.Within}} {
+		if o.v > 0 {
+			*o.dst = o.v
+		}
+	}
+	if a.Severity != "" {
+		p.Severity = results.Severity(a.Severity)
+	}
+	if a.RemindEvery > 0 {
+		p.RemindEvery = a.RemindEvery
+	}
+	return p
+}
+
+// newChannel makes the notify channel of a configured one.
+func newChannel(c config.Channel) (notify.Channel, error) {
+	switch c.Type {
+	case config.ChannelWebhook:
+		return notify.NewWebhook(notify.WebhookSettings{URL: c.URL, Secret: c.Secret, Headers: c.Headers, Timeout: c.Timeout})
+	case config.ChannelSlack:
+		return notify.NewSlack(notify.SlackSettings{URL: c.URL, Timeout: c.Timeout})
+	case config.ChannelEmail:
+		return notify.NewEmail(notify.EmailSettings{Server: c.SMTP, From: c.From, To: c.To, TLS: c.TLS, Auth: c.Auth,
+			Username: c.Username, Password: c.Password, CAFile: c.CAFile, Timeout: c.Timeout})
+	case config.ChannelPagerDuty:
+		return notify.NewPagerDuty(notify.PagerDutySettings{RoutingKey: c.RoutingKey, URL: c.URL, Timeout: c.Timeout})
+	case config.ChannelAction:
+		return notify.NewAction(notify.ActionSettings{Method: c.Method, URL: c.URL, Headers: c.Headers, Body: c.Body,
+			Secret: c.Secret, Timeout: c.Timeout})
+	}
+	return nil, fmt.Errorf("unknown channel type %q", c.Type)
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waymarkhq/waymark/examples"
+	"github.com/waymarkhq/waymark/reports"
+	"github.com/waymarkhq/waymark/reports/notify"
+	"github.com/waymarkhq/waymark/results"
+	"github.com/waymarkhq/waymark/results/store"
+)
+
+// hookReceiver is a real webhook endpoint: it answers the first fail
+// requests 500, then 200 with a ticket id, and keeps what it accepted.
+type hookReceiver struct {
+	mu   sync.Mutex
+	fail int
+	got  []notify.Payload
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fail > 0 {
+		h.fail--
+		http.Error(w, "busy", http.StatusInternalServerError)
+		return
+	}
+	var p notify.Payload
+	if json.Unmarshal(body, &p) == nil {
+		h.got = append(h.got, p)
+	}
+	fmt.Fprint(w, `{"ticket_id": "SD-1"}`)
+}
+
+func (h *hookReceiver) events() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, p := range h.got {
+		out = append(out, string(p.Event)+" "+p.Incident.Reference)
+	}
+	return out
+}
+
+// TestServeIncidents runs `waymark serve` on a journey @every 2s against
+// the demo shop with a webhook channel whose receiver answers 500 twice
+// first: with the home page failing, exactly one incident opens and its
+// message arrives once; with the fault off the next pass resolves it and
+// exactly one resolution arrives, carrying the desk's ticket. Then
+// `waymark incidents` lists it, `show` tells its story, and acting on a
+// resolved incident is refused.
+func TestServeIncidents(t *testing.T) {
+	shop := examples.NewShop(examples.Options{})
+	base := serveShop(t, shop, shop)
+	hook := &hookReceiver{fail: 2}
+	desk := httptest.NewServer(hook)
+	defer desk.Close()
+
+	dir := t.TempDir()
+	jdir := filepath.Join(dir, "journeys")
+	if err := os.Mkdir(jdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(jdir, "home.yaml"), serveJourney("home", "2s", "Trailhead"))
+	db := filepath.Join(dir, "w.db")
+	cfg := filepath.Join(dir, "waymark.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`database: %s
+journeys: [%s]
+server: {listen: %s}
+shutdown_timeout: 10s
+channels:
+  desk: {type: webhook, url: "%s/hook", secret: "${env:HOOK_SECRET}"}
+routes:
+  - {to: [desk]}
+`, db, jdir, freeAddr(t), desk.URL))
+	env := map[string]string{"SHOP_URL": base, "HOOK_SECRET": "s3cret-hook-key"}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := startServe(t, ctx, env, cfg)
+	st, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	incidents := func() []*results.Incident {
+		list, err := st.Incidents(t.Context(), store.IncidentFilter{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	waitFor(t, "a passing run", 60*time.Second, func() bool {
+		rs, _ := st.Runs(t.Context(), store.RunFilter{Journey: "home"})
+		return len(rs) > 0 && rs[0].Outcome == results.Passed
+	})
+	faults, err := examples.ParseFaults("home=500")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop.SetFaults(faults)
+	waitFor(t, "the incident's message", 60*time.Second, func() bool { return len(hook.events()) == 1 })
+	list := incidents()
+	if len(list) != 1 || list[0].State != results.IncidentOpen || list[0].Failures < 2 {
+		t.Fatalf("incidents %+v, want one open after two failed runs", list)
+	}
+	ref := list[0].Ref()
+	shop.SetFaults(nil)
+	waitFor(t, "the resolution's message", 60*time.Second, func() bool { return len(hook.events()) == 2 })
+	time.Sleep(3 * time.Second) // a few more passing runs: nothing more may come
+
+	cancel()
+	if r := await(t, done, 60*time.Second); r.code != reports.ExitOK {
+		t.Fatalf("exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	if got, want := strings.Join(hook.events(), ", "), "opened "+ref+", resolved "+ref; got != want {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+	hook.mu.Lock()
+	if p := hook.got[1]; p.Incident.TicketID != "SD-1" {
+		t.Errorf("the resolution carries ticket %q, want SD-1", p.Incident.TicketID)
+	}
+	hook.mu.Unlock()
+	if list := incidents(); len(list) != 1 || list[0].State != results.IncidentResolved || list[0].TicketID != "SD-1" {
+		t.Errorf("incidents at the end: %+v", list)
+	}
+
+	r := cli(t, env, "--config", cfg, "incidents", "--all")
+	if r.code != 0 || !strings.Contains(r.stdout, ref) || !strings.Contains(r.stdout, "resolved") {
+		t.Errorf("incidents --all: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, env, "--config", cfg, "incidents", "show", ref)
+	for _, want := range []string{ref + "  critical site incident, resolved", "ticket:    SD-1", "message to desk: delivered", "resolved"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("incidents show lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout, "s3cret-hook-key") {
+		t.Error("incidents show printed the webhook's secret")
+	}
+	r = cli(t, env, "--config", cfg, "incidents", "ack", ref, "--by", "dana")
+	if r.code != reports.ExitBadInput || !strings.Contains(r.stderr, "resolved already") {
+		t.Errorf("ack of a resolved incident: %d %s", r.code, r.stderr)
+	}
+	r = cli(t, env, "--config", cfg, "incidents", "show", "WM-999")
+	if r.code != reports.ExitBadInput || !strings.Contains(r.stderr, "no incident WM-999") {
+		t.Errorf("show of a missing incident: %d %s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,149 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/waymarkhq/waymark/reports/notify"
+	"github.com/waymarkhq/waymark/results"
+)
+
+// maxAttempts bounds the attempts at one message; with the backoff of
+// NextRetry they span about a day, which MaxAge cuts first by default.
+const maxAttempts = 25
+
+// QueueFor is the River queue of a channel's messages.
+func QueueFor(channel string) string { return "notify_" + channel }
+
+// deliverArgs is the job of one message to one channel.
+type deliverArgs struct {
+	// Message is the timeline entry recording the delivery.
+	Message int64 `json:"message"`
+	// Incident is the incident's ID, to carry its latest ticket id.
+	Incident int64 `json:"incident"`
+	// Channel is the channel's name.
+	Channel string `json:"channel"`
+	// Event is the message as it stood when it was queued.
+	Event notify.Event `json:"event"`
+}
+
+func (deliverArgs) Kind() string { return "waymark_notify" }
+
+// deliverer delivers messages through their channels.
+type deliverer struct {
+	river.WorkerDefaults[deliverArgs]
+	m *Manager
+}
+
+// Timeout bounds one attempt: the channel's own timeout cuts it first.
+func (d *deliverer) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
+
+// NextRetry backs off exponentially from RetryBase, doubling to at most an hour,
+// with a fifth of jitter so the messages of a channel that was down do
+// not all come back at once.
+// River schedules on the real clock, so this does too.
+func (d *deliverer) NextRetry(job *river.Job[deliverArgs]) time.Time {
+	wait := min(d.m.o.RetryBase<<min(job.Attempt-1, 20), time.Hour)
+	jitter := time.Duration(rand.Int64N(int64(wait/5) + 1))
+	return time.Now().Add(wait - wait/10 + jitter)
+}
+
+func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	m, a := d.m, job.Args
+	st := m.o.Store
+	now := m.o.Now()
+	final := func(why string, err error) error {
+		if serr := st.SetDelivery(ctx, a.Message, results.DeliveryFailed, string(a.Event.Kind)+": "+why, now); serr != nil {
+			return serr
+		}
+		m.log.Warn("message not delivered", "incident", a.Event.Incident.Ref, "channel", a.Channel, "kind", a.Event.Kind, "error", why)
+		return river.JobCancel(err)
+	}
+	if age := time.Since(job.CreatedAt); age > m.o.MaxAge {
+		return final(fmt.Sprintf("given up after %s and %d attempts", age.Round(time.Second), job.Attempt-1), errors.New("too old"))
+	}
+	ch, ok := m.o.Channels[a.Channel]
+	if !ok {
+		return final("channel "+a.Channel+" is no longer configured", errors.New("no such channel"))
+	}
+	ev := a.Event
+	if inc, err := st.Incident(ctx, a.Incident); err == nil && inc.TicketID != "" {
+		// A ticket opened by an earlier message of the incident: the desk
+		// updates that one.
+		ev.Incident.TicketID = inc.TicketID
+	}
+	receipt, err := ch.Deliver(ctx, ev)
+	if err == nil {
+		if receipt.TicketID != "" {
+			if err := st.SetTicketID(ctx, a.Incident, receipt.TicketID); err != nil {
+				return err
+			}
+		}
+		return st.SetDelivery(ctx, a.Message, results.DeliveryDelivered, string(a.Event.Kind)+": "+answer(receipt), m.o.Now())
+	}
+	var de *notify.DeliveryError
+	if !errors.As(err, &de) || !de.Temporary {
+		return final(err.Error(), err)
+	}
+	if job.Attempt >= job.MaxAttempts {
+		return final(fmt.Sprintf("%s (after %d attempts)", err, job.Attempt), err)
+	}
+	m.log.Info("message delivery failed, will retry", "incident", a.Event.Incident.Ref, "channel", a.Channel,
+		"attempt", job.Attempt, "error", err)
+	if de.RetryAfter > 0 {
+		// The server said when: River waits that long, and the attempt
+		// does not count against maxAttempts.
+		return river.JobSnooze(de.RetryAfter)
+	}
+	return err
+}
+
+// answer is what a timeline shows of a channel's answer.
+func answer(r notify.Receipt) string {
+	var parts []string
+	switch {
+	case r.Skipped:
+		return "nothing to send for this event"
+	case r.Status > 0:
+		parts = append(parts, fmt.Sprintf("status %d", r.Status))
+	}
+	if r.TicketID != "" {
+		parts = append(parts, "ticket "+r.TicketID)
+	}
+	if r.Body != "" {
+		parts = append(parts, r.Body)
+	}
+	return strings.Join(parts, ": ")
+}
+
+// AddWorkers registers the Manager's workers with the engine's River
+// client (schedule.Jobs.AddWorkers).
+func (m *Manager) AddWorkers(w *river.Workers) error {
+	if err := river.AddWorkerSafely(w, &deliverer{m: m}); err != nil {
+		return err
+	}
+	return river.AddWorkerSafely(w, &escalator{m: m})
+}
+
+// Queues are a queue per channel (schedule.Jobs.Queues).
+func (m *Manager) Queues() map[string]river.QueueConfig {
+	q := map[string]river.QueueConfig{}
+	for name := range m.o.Channels {
+		q[QueueFor(name)] = river.QueueConfig{MaxWorkers: 4, FetchPollInterval: time.Second}
+	}
+	return q
+}
+
+// Periodic is the escalation and reminder check, every EscalateEvery on
+// the leader (schedule.Jobs.Periodic).
+func (m *Manager) Periodic() []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(EscalateEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return escalateArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "escalate"})}
+}
