@@ -377,4 +377,3 @@ func TestMonitorHealth(t *testing.T) {
 		}
 	})
 }
-
