@@ -131,14 +131,22 @@ func (m *Manager) AddWorkers(w *river.Workers) error {
 	return river.AddWorkerSafely(w, &escalator{m: m})
 }
 
-// Queues are a queue per channel (schedule.Jobs.Queues).
+// Queues are a queue per channel (schedule.Jobs.Queues), each with
+// channelWorkers workers.
 func (m *Manager) Queues() map[string]river.QueueConfig {
 	q := map[string]river.QueueConfig{}
 	for name := range m.o.Channels {
-		q[QueueFor(name)] = river.QueueConfig{MaxWorkers: 4, FetchPollInterval: time.Second}
+		q[QueueFor(name)] = river.QueueConfig{MaxWorkers: channelWorkers, FetchPollInterval: time.Second}
 	}
 	return q
 }
+
+// channelWorkers is how many messages one channel sends at once: River
+// fetches a queue's jobs at most every 100ms, so this bounds a channel to
+// about 100 messages a second (docs/performance.md), plenty for people
+// and gentle on a desk's API; a channel that answers slowly holds only
+// its own workers.
+const channelWorkers = 10
 
 // Periodic is the escalation and reminder check, every EscalateEvery on
 // the leader (schedule.Jobs.Periodic).
