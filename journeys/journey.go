@@ -95,6 +95,12 @@ type Alert struct {
 	Within        int
 	Severity      string
 	RemindEvery   time.Duration
+	// Recheck is how soon a failing journey runs again, before its next
+	// slot, so an hourly journey's incident opens and resolves in minutes.
+	Recheck time.Duration
+	// Locations is how many locations must fail at once to open an
+	// incident.
+	Locations int
 }
 
 // Action names the one thing a step does.

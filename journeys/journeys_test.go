@@ -161,7 +161,7 @@ func TestParseEveryAction(t *testing.T) {
 	if j.Device != mobile || j.Screenshots != ScreenshotsEveryStep {
 		t.Errorf("device, screenshots = %+v, %s", j.Device, j.Screenshots)
 	}
-	if want := (Alert{Failures: 3, Within: 5, DegradedAfter: 3, RemindEvery: time.Hour}); j.Alert != want {
+	if want := (Alert{Failures: 3, Within: 5, DegradedAfter: 3, RemindEvery: time.Hour, Recheck: 2 * time.Minute, Locations: 2}); j.Alert != want {
 		t.Errorf("Alert = %+v, want %+v", j.Alert, want)
 	}
 	if len(j.Warnings) != 1 || j.Warnings[0].Error() != `testdata/valid/all-actions.yaml:22:5: step 11 "wait 2s": fixed pause; prefer wait_for` {

@@ -312,13 +312,14 @@ func (p *parser) device(n *yaml.Node) Device {
 	return d
 }
 
-// alert reads {after, resolve_after, degraded_after, severity, remind_every}
-// or {failures, within}.
+// alert reads {after, resolve_after, degraded_after, severity, remind_every,
+// recheck, locations} or {failures, within}.
 func (p *parser) alert(n *yaml.Node) Alert {
-	o, _ := p.obj(n, "alert", []string{"after", "resolve_after", "degraded_after", "severity", "remind_every", "failures", "within"})
+	o, _ := p.obj(n, "alert", []string{"after", "resolve_after", "degraded_after", "severity", "remind_every", "failures",
+		"within", "recheck", "locations"})
 	var a Alert
 	for k, dst := range map[string]*int{"after": &a.After, "resolve_after": &a.ResolveAfter,
-		"degraded_after": &a.DegradedAfter, "failures": &a.Failures, "within": &a.Within} {
+		"degraded_after": &a.DegradedAfter, "failures": &a.Failures, "within": &a.Within, "locations": &a.Locations} {
 		if v := o.get(k); v != nil {
 			*dst, _ = p.integer(v, "alert."+k, 1)
 		}
@@ -333,6 +334,9 @@ func (p *parser) alert(n *yaml.Node) Alert {
 	}
 	if v := o.get("remind_every"); v != nil {
 		a.RemindEvery, _ = p.duration(v, "alert.remind_every")
+	}
+	if v := o.get("recheck"); v != nil {
+		a.Recheck, _ = p.duration(v, "alert.recheck")
 	}
 	switch {
 	case o.has("failures") != o.has("within"):

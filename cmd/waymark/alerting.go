@@ -86,6 +86,7 @@ func policy(c config.Alert, j *journeys.Journey) alert.Policy {
 		AlertPolicy: results.AlertPolicy{After: c.After, ResolveAfter: c.ResolveAfter, DegradedAfter: c.DegradedAfter},
 		Locations:   c.Locations,
 		RemindEvery: c.RemindEvery,
+		Recheck:     c.Recheck,
 	}
 	if j == nil {
 		return p
@@ -95,7 +96,7 @@ func policy(c config.Alert, j *journeys.Journey) alert.Policy {
 		v   int
 		dst *int
 	}{{a.After, &p.After}, {a.ResolveAfter, &p.ResolveAfter}, {a.DegradedAfter, &p.DegradedAfter},
-		{a.Failures, &p.Failures}, {a.Within, &p.Within}} {
+		{a.Failures, &p.Failures}, {a.Within, &p.Within}, {a.Locations, &p.Locations}} {
 		if o.v > 0 {
 			*o.dst = o.v
 		}
@@ -105,6 +106,9 @@ func policy(c config.Alert, j *journeys.Journey) alert.Policy {
 	}
 	if a.RemindEvery > 0 {
 		p.RemindEvery = a.RemindEvery
+	}
+	if a.Recheck > 0 {
+		p.Recheck = a.Recheck
 	}
 	return p
 }

@@ -153,7 +153,7 @@ func TestServeTwoAgents(t *testing.T) {
 		"quick.yaml": scheduledJourney("quick", "SHOP_URL", "3s", "4s"),
 		"slow.yaml":  scheduledJourney("slow", "SLOW_SHOP_URL", "5s", "4s"),
 	})
-	cfg := fmt.Sprintf("database: %q\njourneys: [%q]\nlocation: eu-west\nshutdown_timeout: 5s\n", dsn, jdir)
+	cfg := fmt.Sprintf("database: %q\njourneys: [%q]\nlocation: eu-west\nshutdown_timeout: 5s\nbrowser: {max_concurrent: 2}\n", dsn, jdir)
 	env := map[string]string{"SHOP_URL": quickURL, "SLOW_SHOP_URL": slowURL}
 	a1 := startAgent(t, agentSpec{name: "agent 1", config: cfg, env: env})
 	a2 := startAgent(t, agentSpec{name: "agent 2", config: cfg, env: env})
@@ -257,7 +257,7 @@ func TestServeTwoLocations(t *testing.T) {
 	agents := map[string]*agent{}
 	for _, loc := range []string{"eu-west", "us-east"} {
 		a := startAgent(t, agentSpec{name: "agent in " + loc, env: env,
-			config: fmt.Sprintf("database: %q\njourneys: [%q]\nlocation: %s\nshutdown_timeout: 5s\n", dsn, jdir, loc)})
+			config: fmt.Sprintf("database: %q\njourneys: [%q]\nlocation: %s\nshutdown_timeout: 5s\nbrowser: {max_concurrent: 2}\n", dsn, jdir, loc)})
 		agents[loc] = a
 	}
 	d := openDB(t, dsn)
@@ -372,7 +372,7 @@ func TestServeSQLiteKill(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "w.db")
 	spec := agentSpec{name: "agent", dir: dir, env: map[string]string{"SHOP_URL": quickURL, "SLOW_SHOP_URL": slowURL},
-		config: fmt.Sprintf("database: %q\njourneys: [%q]\nshutdown_timeout: 5s\n", dbPath, jdir)}
+		config: fmt.Sprintf("database: %q\njourneys: [%q]\nshutdown_timeout: 5s\nbrowser: {max_concurrent: 2}\n", dbPath, jdir)}
 	a := startAgent(t, spec)
 	d := openDB(t, dbPath)
 	waitFor(t, "runs of both journeys", 60*time.Second, func() bool {
@@ -461,7 +461,7 @@ func TestServeRemoteBrowser(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "w.db")
 	a := startAgent(t, agentSpec{name: "agent", dir: dir, env: map[string]string{"SHOP_URL": url},
-		config: fmt.Sprintf("database: %q\njourneys: [%q]\nshutdown_timeout: 5s\nbrowser: {url: %q}\n", dbPath, jdir, remote.HTTPURL())})
+		config: fmt.Sprintf("database: %q\njourneys: [%q]\nshutdown_timeout: 5s\nbrowser: {url: %q, max_concurrent: 2}\n", dbPath, jdir, remote.HTTPURL())})
 	d := openDB(t, dbPath)
 	since := func(at time.Time, ok func(results.Run) bool) int {
 		n := 0
@@ -537,7 +537,7 @@ func TestServeShutdown(t *testing.T) {
 	dbPath := filepath.Join(dir, "w.db")
 	const shutdownTimeout = 2 * time.Second
 	a := startAgent(t, agentSpec{name: "agent", dir: dir, env: map[string]string{"SHOP_URL": url},
-		config: fmt.Sprintf("database: %q\njourneys: [%q]\nshutdown_timeout: %s\n", dbPath, jdir, shutdownTimeout)})
+		config: fmt.Sprintf("database: %q\njourneys: [%q]\nshutdown_timeout: %s\nbrowser: {max_concurrent: 2}\n", dbPath, jdir, shutdownTimeout)})
 	d := openDB(t, dbPath)
 	var hanging runJob
 	waitFor(t, "a run to hang", 60*time.Second, func() bool {

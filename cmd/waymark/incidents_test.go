@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,11 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"github.com/waymarkhq/waymark/cmd/waymark/config"
 	"github.com/waymarkhq/waymark/examples"
+	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/reports/notify"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
+	"github.com/waymarkhq/waymark/runner/schedule"
 )
 
 // hookReceiver is a real webhook endpoint: it answers the first fail
@@ -159,4 +165,72 @@ routes:
 	if r.code != reports.ExitBadInput || !strings.Contains(r.stderr, "no incident WM-999") {
 		t.Errorf("show of a missing incident: %d %s", r.code, r.stderr)
 	}
+}
+
+// nopRunner runs nothing: the sink test below only needs an engine.
+type nopRunner struct{}
+
+func (nopRunner) RunSlot(context.Context, *journeys.Journey, time.Time) (*results.Run, error) {
+	return nil, errors.New("not here")
+}
+
+// TestSinkRechecks keeps runs of an hourly journey through serve's sink:
+// a failed one is kept with the journey's alert state and an early run a
+// minute later is queued in the same transaction; a run in a maintenance
+// window is marked and queues none.
+func TestSinkRechecks(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "w.db"))
+	j := &journeys.Journey{Name: "nightly", Schedule: "@hourly", Tags: []string{"shop"}}
+	a := &app{getenv: envFunc(nil), stdout: io.Discard, stderr: io.Discard}
+	cfg := &config.Config{Alert: config.Alert{After: 2, Recheck: time.Minute}}
+	alerts, err := a.newAlerts(cfg, st, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := schedule.New(schedule.Options{Driver: st.RiverDriver(), Agent: "a1", Location: "eu-west", Runner: nopRunner{},
+		Sink: &runSink{st: st}, Catalog: catalogOf{j}, Book: book{st}, TestOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts.SetClient(eng.Client())
+	deploy := results.Maintenance{Name: "deploy", Match: results.MaintenanceMatch{Tag: "shop"}, From: time.Now().Add(-time.Hour), To: time.Now().Add(-time.Minute)}
+	sink := &runSink{st: st, alerts: alerts, alert: cfg.Alert, windows: []results.Maintenance{deploy}, engine: eng, log: a.logger()}
+	inWindow := deploy.From.Add(time.Minute)
+	for i, at := range []time.Time{inWindow, time.Now()} {
+		run := &results.Run{ID: fmt.Sprintf("r%d", i), Journey: j.Name, Location: "eu-west", Trigger: results.TriggerSchedule,
+			StartedAt: at, FinishedAt: at, Outcome: results.Failed, Attempt: 1}
+		if err := sink.SaveRun(t.Context(), j, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := st.Runs(t.Context(), store.RunFilter{Journey: j.Name})
+	if err != nil || len(runs) != 2 || runs[1].Maintenance != "deploy" || runs[0].Maintenance != "" {
+		t.Fatalf("runs kept: %+v, %v; want the first marked deploy", runs, err)
+	}
+	res, err := eng.Client().JobList(t.Context(), river.NewJobListParams().First(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slots []string
+	for _, job := range res.Jobs {
+		if job.Kind == "run_journey" {
+			slots = append(slots, job.ScheduledAt.UTC().Format(time.RFC3339))
+		}
+	}
+	want := runs[0].StartedAt.Add(time.Minute).Truncate(time.Second).Add(-500 * time.Millisecond).UTC().Format(time.RFC3339)
+	if len(slots) != 1 || slots[0] != want {
+		t.Errorf("early runs queued %v, want one available at %s (the failed run's start + 1m, less the start lead)", slots, want)
+	}
+}
+
+// catalogOf serves the given journeys.
+type catalogOf []*journeys.Journey
+
+func (c catalogOf) Journey(name string) (*journeys.Journey, bool) {
+	for _, j := range c {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return nil, false
 }

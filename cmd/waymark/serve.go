@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
 
+	"github.com/waymarkhq/waymark/cmd/waymark/config"
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/journeys/catalog"
 	"github.com/waymarkhq/waymark/reports/alert"
@@ -114,7 +115,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return badInput(err)
 	}
-	sink := runSink{st: st, alerts: alerts, windows: cfg.MaintenanceWindows(), log: log}
+	sink := &runSink{st: st, alerts: alerts, alert: cfg.Alert, windows: cfg.MaintenanceWindows(), log: log}
 	metrics := web.NewMetrics()
 	var inFlight atomic.Int64
 	r := runner.New(pool, runner.Options{
@@ -148,6 +149,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	alerts.SetClient(eng.Client())
+	sink.engine = eng
 
 	srv := &http.Server{
 		Handler: web.New(web.Options{
@@ -273,11 +275,15 @@ func (o observed) RunFinished(r *results.Run) {
 type runSink struct {
 	st      *store.Store
 	alerts  *alert.Manager
+	alert   config.Alert          // the config's policy defaults
 	windows []results.Maintenance // the config's
 	log     *slog.Logger
+	// engine inserts the early runs of failing journeys (alert.recheck);
+	// set once the engine is made.
+	engine *schedule.Engine
 }
 
-func (s runSink) SaveRun(ctx context.Context, j *journeys.Journey, run *results.Run) error {
+func (s *runSink) SaveRun(ctx context.Context, j *journeys.Journey, run *results.Run) error {
 	if run == nil || run.Retried {
 		return s.st.SaveRun(ctx, j, run)
 	}
@@ -300,8 +306,16 @@ func (s runSink) SaveRun(ctx context.Context, j *journeys.Journey, run *results.
 			if _, err := schedule.CompleteJobTx(ctx, tx.Tx); err != nil {
 				return fmt.Errorf("save run %s: %w", run.ID, err)
 			}
-			if alerts {
-				if incidents = s.alerts.ObserveTx(ctx, tx, j, run); incidents != nil {
+			if !alerts {
+				return nil
+			}
+			var recheck bool
+			if recheck, incidents = s.alerts.ObserveTx(ctx, tx, j, run); incidents != nil {
+				return incidents
+			}
+			if recheck && s.engine != nil && run.Trigger == results.TriggerSchedule {
+				within := policy(s.alert, j).Recheck
+				if _, _, incidents = s.engine.RecheckTx(ctx, tx.Tx, j, run.Location, at, within); incidents != nil {
 					return incidents
 				}
 			}

@@ -60,7 +60,7 @@ func TestServe(t *testing.T) {
 	}
 	db, addr := filepath.Join(dir, "w.db"), freeAddr(t)
 	cfg := filepath.Join(dir, "waymark.yaml")
-	writeFile(t, cfg, fmt.Sprintf("database: %s\njourneys: [%s]\nserver: {listen: %s}\nshutdown_timeout: 10s\n", db, jdir, addr))
+	writeFile(t, cfg, fmt.Sprintf("database: %s\njourneys: [%s]\nserver: {listen: %s}\nshutdown_timeout: 10s\nbrowser: {max_concurrent: 3}\n", db, jdir, addr))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

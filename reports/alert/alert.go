@@ -35,6 +35,9 @@ type Policy struct {
 	results.AlertPolicy
 	Locations   int
 	RemindEvery time.Duration
+	// Recheck is how soon a failing journey runs again (see ObserveTx),
+	// when its next slot is further away.
+	Recheck time.Duration
 }
 
 // Options configure a Manager.
@@ -105,10 +108,26 @@ func (m *Manager) SetClient(c *river.Client[*sql.Tx]) { m.client = c }
 // transaction that keeps the run: the alert state, the incident's change
 // and its timeline, and a delivery job for each message. A run of a
 // journey Waymark does not know, or a retried attempt, changes nothing.
-func (m *Manager) ObserveTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, run *results.Run) error {
+//
+// recheck says the journey should run again soon rather than at its next
+// slot (Policy.Recheck): the run failed or was slow, or an incident of
+// the site is open, and it ran outside maintenance.
+func (m *Manager) ObserveTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, run *results.Run) (recheck bool, err error) {
 	if j == nil || run == nil || run.Retried {
-		return nil
+		return false, nil
 	}
+	err = m.observeTx(ctx, tx, j, run)
+	if err != nil || run.Maintenance != "" {
+		return false, err
+	}
+	if run.Outcome == results.Failed || run.Outcome == results.Degraded {
+		return true, nil
+	}
+	open, err := m.o.Store.OpenIncidentTx(ctx, tx, j.Name, "", results.IncidentSite)
+	return open != nil, err
+}
+
+func (m *Manager) observeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, run *results.Run) error {
 	st := m.o.Store
 	if err := st.LockJourneyTx(ctx, tx, j.Name); err != nil {
 		return err

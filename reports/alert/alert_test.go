@@ -168,7 +168,8 @@ func (f *fixture) run(t testing.TB, o results.Outcome, opts ...func(*results.Run
 		if err := f.st.SaveRunTx(t.Context(), tx, f.j, r); err != nil {
 			return err
 		}
-		return f.m.ObserveTx(t.Context(), tx, f.j, r)
+		_, err := f.m.ObserveTx(t.Context(), tx, f.j, r)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -374,6 +375,55 @@ func TestMonitorHealth(t *testing.T) {
 		}
 		if tl := kinds(f.timeline(t, list[0].ID)); !slices.Equal(tl, []string{"opened", "notification:ops:monitor_down", "resolved", "notification:ops:monitor_up"}) {
 			t.Errorf("monitor incident timeline %v", tl)
+		}
+	})
+}
+
+// TestRecheckAdvice: ObserveTx asks for an early run after a failed or
+// slow run, and after a pass while the site's incident is still open
+// (resolve_after 2), never for a run in maintenance or once all is well.
+func TestRecheckAdvice(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, Options{Policy: func(*journeys.Journey) Policy {
+			return Policy{AlertPolicy: results.AlertPolicy{ResolveAfter: 2}}
+		}}, false)
+		for i, step := range []struct {
+			outcome results.Outcome
+			maint   bool
+			want    bool
+		}{
+			{results.Passed, false, false},
+			{results.Failed, true, false},
+			{results.Failed, false, true},
+			{results.Failed, false, true}, // opens the incident
+			{results.Passed, false, true}, // still open: resolve_after 2
+			{results.Passed, false, false},
+			{results.Degraded, false, true},
+			{results.Error, false, false},
+		} {
+			f.seq++
+			now := f.c.now()
+			r := &results.Run{ID: fmt.Sprintf("%s-%02d", f.j.Name, f.seq), Journey: f.j.Name, Location: "eu-west",
+				StartedAt: now, FinishedAt: now, Outcome: step.outcome, Attempt: 1}
+			if step.maint {
+				r.Maintenance = "deploy"
+			}
+			var got bool
+			err := st.Tx(t.Context(), func(tx *sqlx.Tx) error {
+				if err := st.SaveRunTx(t.Context(), tx, f.j, r); err != nil {
+					return err
+				}
+				var err error
+				got, err = f.m.ObserveTx(t.Context(), tx, f.j, r)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != step.want {
+				t.Errorf("run %d (%s, maintenance %v): recheck %v, want %v", i+1, step.outcome, step.maint, got, step.want)
+			}
+			f.c.add(time.Minute)
 		}
 	})
 }

@@ -148,7 +148,8 @@ func BenchmarkObserve(b *testing.B) {
 					if err := st.SaveRunTx(b.Context(), tx, f.j, r); err != nil || impl == "save" {
 						return err
 					}
-					return f.m.ObserveTx(b.Context(), tx, f.j, r)
+					_, err := f.m.ObserveTx(b.Context(), tx, f.j, r)
+					return err
 				})
 				if err != nil {
 					b.Fatal(err)

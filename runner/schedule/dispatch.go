@@ -2,12 +2,15 @@ package schedule
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/waymarkhq/waymark/journeys"
 )
 
 // agentTTL is how recently an agent must have been seen for its location
@@ -211,4 +214,29 @@ func (*aheadOfTime) InsertBegin(_ context.Context, p *rivertype.JobInsertParams)
 		p.State = rivertype.JobStateAvailable
 	}
 	return nil
+}
+
+// RecheckTx inserts, within tx, a run of the journey in the location
+// within after from (a failing run's start), when its next slot is
+// further away than that: an hourly journey that fails is checked again
+// in a minute, so its incident opens and resolves in minutes. The run is
+// an extra slot of its own (unique like any slot), skipped if a run of the
+// journey still goes then, and leaves the schedule's slots as they are.
+// It returns the slot inserted, if any.
+func (e *Engine) RecheckTx(ctx context.Context, tx *sql.Tx, j *journeys.Journey, location string, from time.Time, within time.Duration) (time.Time, bool, error) {
+	if j == nil || j.Schedule == "" || within <= 0 {
+		return time.Time{}, false, nil
+	}
+	spec, err := Parse(j.Name, j.Schedule)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	slot := from.Add(within).Truncate(time.Second).UTC()
+	if !spec.Next(from).After(slot) {
+		return time.Time{}, false, nil // the next slot comes soon enough
+	}
+	if _, err := e.client.InsertTx(ctx, tx, runArgs{Journey: j.Name, Location: location, Slot: slot}, runOpts(j.Name, location, slot)); err != nil {
+		return time.Time{}, false, fmt.Errorf("recheck %s in %s at %s: %w", j.Name, location, slot.Format(time.RFC3339), err)
+	}
+	return slot, true, nil
 }

@@ -847,3 +847,60 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestRecheck: a failing run of an hourly journey inserts, in the caller's
+// transaction, a run a minute after it started, once however often it is
+// asked; a journey whose next slot comes sooner than that gets none, and a
+// transaction rolled back leaves none.
+func TestRecheck(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			driver, db := b.open(t)
+			e, err := New(Options{Driver: driver, Agent: "a1", Location: "eu-west", Runner: &fakeRunner{}, Sink: &sink{},
+				Catalog: catalog{}, Book: newBook(), TestOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			from := time.Date(2026, 11, 23, 10, 17, 30, 250e6, time.UTC)
+			recheck := func(j *journeys.Journey, commit bool) (time.Time, bool) {
+				t.Helper()
+				tx, err := db.BeginTx(t.Context(), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				slot, ok, err := e.RecheckTx(t.Context(), tx, j, "eu-west", from, time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if commit {
+					if err := tx.Commit(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return slot, ok
+			}
+			if _, ok := recheck(journey("hourly", "@hourly"), false); !ok {
+				t.Fatal("no recheck of an hourly journey")
+			}
+			if got := listJobs(t, e); len(got) != 0 {
+				t.Errorf("a rolled back recheck left %v", got)
+			}
+			for range 2 {
+				if slot, ok := recheck(journey("hourly", "@hourly"), true); !ok || !slot.Equal(from.Add(time.Minute).Truncate(time.Second)) {
+					t.Errorf("recheck of an hourly journey: %s, %v; want a minute after %s", slot, ok, from)
+				}
+			}
+			if _, ok := recheck(journey("often", "@every 30s"), true); ok {
+				t.Error("a journey @every 30s was rechecked: its next slot comes sooner")
+			}
+			if _, ok := recheck(journey("manual", ""), true); ok {
+				t.Error("a journey without a schedule was rechecked")
+			}
+			if got, want := listJobs(t, e), []string{"hourly/eu-west@10:18:30 available"}; !slices.Equal(got, want) {
+				t.Errorf("jobs %v, want %v", got, want)
+			}
+		})
+	}
+}

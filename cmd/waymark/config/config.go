@@ -193,6 +193,9 @@ type Alert struct {
 	// Locations is how many locations must fail at once to open an
 	// incident (one probe's network is not an outage); unset is 1.
 	Locations int `mapstructure:"locations"`
+	// Recheck is how soon a failing journey runs again when its next slot
+	// is further away.
+	Recheck time.Duration `mapstructure:"recheck"`
 }
 
 // Channel types, the values of Channel.Type.

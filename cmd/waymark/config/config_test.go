@@ -31,7 +31,7 @@ func defaults() Config {
 		ShutdownTimeout: 30 * time.Second,
 		Browser:         Browser{},
 		Server:          Server{Listen: "127.0.0.1:8080"},
-		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
+		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour, Recheck: time.Minute},
 		Retention:       Retention{Runs: Period(30 * 24 * time.Hour), Failures: Period(90 * 24 * time.Hour), Aggregates: Period(400 * 24 * time.Hour)},
 	}
 }
@@ -96,7 +96,7 @@ func TestLoadValidFull(t *testing.T) {
 		ShutdownTimeout: 30 * time.Second,
 		Browser:         Browser{MaxConcurrent: 2},
 		Server:          Server{Listen: "127.0.0.1:8080", Token: "${env:WAYMARK_TOKEN}"},
-		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour},
+		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour, Recheck: time.Minute},
 		Channels: map[string]Channel{
 			"desk":  {Type: ChannelWebhook, URL: "https://desk.example.com/hooks/waymark", Secret: "${env:HOOK_SECRET}"},
 			"ops":   {Type: ChannelSlack, URL: "${env:SLACK_WEBHOOK}"},
