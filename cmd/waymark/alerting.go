@@ -19,7 +19,10 @@ import (
 // newAlerts is the incident manager of the config: its channels (secrets
 // from the environment), routes and alert policy. lookup finds a loaded
 // journey by name (nil: by name only).
-func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string) (*journeys.Journey, bool), log *slog.Logger) (*alert.Manager, error) {
+//
+// rerun, when set, runs a journey again at once after a remediation.
+func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string) (*journeys.Journey, bool), log *slog.Logger,
+	rerun func(ctx context.Context, journey, location string) error) (*alert.Manager, error) {
 	channels := map[string]notify.Channel{}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Channels)) {
 		ch, err := cfg.Channels[name].Expanded(name, a.getenv)
@@ -54,6 +57,7 @@ func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string)
 		Channels:  channels,
 		Policy:    func(j *journeys.Journey) alert.Policy { return policy(cfg.Alert, j) },
 		Journey:   lookup,
+		Rerun:     rerun,
 		PublicURL: cfg.Server.PublicURL,
 		InMaintenance: func(ctx context.Context, j *journeys.Journey, at time.Time) (bool, error) {
 			w, err := maintenanceAt(ctx, windows, st, j, at)

@@ -183,7 +183,7 @@ func TestSinkRechecks(t *testing.T) {
 	j := &journeys.Journey{Name: "nightly", Schedule: "@hourly", Tags: []string{"shop"}}
 	a := &app{getenv: envFunc(nil), stdout: io.Discard, stderr: io.Discard}
 	cfg := &config.Config{Alert: config.Alert{After: 2, Recheck: time.Minute}}
-	alerts, err := a.newAlerts(cfg, st, nil, nil)
+	alerts, err := a.newAlerts(cfg, st, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

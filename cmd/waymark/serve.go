@@ -111,7 +111,20 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	defer pool.Close()
 
-	alerts, err := a.newAlerts(cfg, st, cat.Journey, log)
+	// The engine comes after the alerts, which it works: a remediation's
+	// re-run reaches it through eng once it is made.
+	var eng *schedule.Engine
+	rerun := func(ctx context.Context, journey, location string) error {
+		j, ok := cat.Journey(journey)
+		if !ok || eng == nil {
+			return fmt.Errorf("journey %s is not served here", journey)
+		}
+		return st.Tx(ctx, func(tx *sqlx.Tx) error {
+			_, _, err := eng.RecheckTx(ctx, tx.Tx, j, location, time.Now(), time.Second)
+			return err
+		})
+	}
+	alerts, err := a.newAlerts(cfg, st, cat.Journey, log, rerun)
 	if err != nil {
 		return badInput(err)
 	}
@@ -128,7 +141,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		MaxConcurrent: cfg.Browser.Concurrency(),
 	})
 	agent := agentID()
-	eng, err := schedule.New(schedule.Options{
+	eng, err = schedule.New(schedule.Options{
 		Driver:          st.RiverDriver(),
 		Agent:           agent,
 		Location:        cfg.Location,

@@ -60,6 +60,10 @@ type Options struct {
 	// PublicURL is where people reach the dashboard, for links; empty:
 	// messages carry no links.
 	PublicURL string
+	// Rerun runs the journey again at once in the location, after a
+	// remediation (an action channel) was called, to verify it; nil: no
+	// re-run.
+	Rerun func(ctx context.Context, journey, location string) error
 	// MaxAge is how long a message is retried before it is recorded as
 	// failed (default 24h).
 	MaxAge time.Duration
@@ -361,6 +365,11 @@ func (m *Manager) notifyTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey
 	now := m.o.Now()
 	var jobs []river.InsertManyParams
 	for _, ch := range channels {
+		if _, remedy := m.o.Channels[ch].(*notify.Action); remedy && kind != notify.KindOpened && kind != notify.KindMonitorDown {
+			// A remediation is called once, when the incident opens; not
+			// to tell anyone about escalations, notes or the end.
+			continue
+		}
 		rec := &results.IncidentEvent{IncidentID: inc.ID, At: now, Kind: results.EventNotification, Channel: ch,
 			Delivery: results.DeliveryPending, Detail: string(kind)}
 		if run != nil {

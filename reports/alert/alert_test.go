@@ -427,3 +427,62 @@ func TestRecheckAdvice(t *testing.T) {
 		}
 	})
 }
+
+// TestRemediation: an action channel is called once, when the incident
+// opens, never for its resolution; the call goes on the timeline and the
+// journey is run again at once to verify it.
+func TestRemediation(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		var mu sync.Mutex
+		var calls []string
+		restart := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			calls = append(calls, r.Header.Get(notify.HeaderEvent))
+			mu.Unlock()
+			fmt.Fprint(w, "restarting php-fpm")
+		}))
+		defer restart.Close()
+		fix, err := notify.NewAction(notify.ActionSettings{URL: restart.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reruns []string
+		f := newFixture(t, st, Options{
+			Routes:   []Route{{Levels: []Level{{To: []string{"fix", "log"}}}}},
+			Channels: map[string]notify.Channel{"fix": fix, "log": notify.NewTerminal(io.Discard)},
+			Rerun: func(_ context.Context, journey, location string) error {
+				mu.Lock()
+				reruns = append(reruns, journey+"@"+location)
+				mu.Unlock()
+				return nil
+			},
+		}, true)
+		f.run(t, results.Failed)
+		f.run(t, results.Failed)
+		inc := f.incidents(t, false)[0]
+		var tl []results.IncidentEvent
+		waitFor(t, "the remediation on the timeline", func() bool {
+			tl = f.timeline(t, inc.ID)
+			return slices.ContainsFunc(tl, func(e results.IncidentEvent) bool { return e.Kind == results.EventRemediation })
+		})
+		f.run(t, results.Passed)
+		waitFor(t, "the resolution's message", func() bool {
+			for _, e := range f.timeline(t, inc.ID) {
+				if e.Channel == "log" && strings.HasPrefix(e.Detail, "resolved") && e.Delivery == results.DeliveryDelivered {
+					return true
+				}
+			}
+			return false
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(calls, []string{"opened"}) || !slices.Equal(reruns, []string{f.j.Name + "@eu-west"}) {
+			t.Errorf("action called for %v, re-runs %v; want once for opened, one re-run", calls, reruns)
+		}
+		for _, e := range tl {
+			if e.Kind == results.EventRemediation && !strings.Contains(e.Detail, "restarting php-fpm") {
+				t.Errorf("remediation entry %q lacks the answer", e.Detail)
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
 
 	"github.com/waymarkhq/waymark/reports/notify"
@@ -85,7 +86,13 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 				return err
 			}
 		}
-		return st.SetDelivery(ctx, a.Message, results.DeliveryDelivered, string(a.Event.Kind)+": "+answer(receipt), m.o.Now())
+		if err := st.SetDelivery(ctx, a.Message, results.DeliveryDelivered, string(a.Event.Kind)+": "+answer(receipt), m.o.Now()); err != nil {
+			return err
+		}
+		if _, remedy := ch.(*notify.Action); remedy {
+			return m.remedied(ctx, a, receipt)
+		}
+		return nil
 	}
 	var de *notify.DeliveryError
 	if !errors.As(err, &de) || !de.Temporary {
@@ -154,4 +161,25 @@ func (m *Manager) Periodic() []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(EscalateEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return escalateArgs{}, nil },
 		&river.PeriodicJobOpts{ID: "escalate"})}
+}
+
+// remedied records a remediation call on the incident's timeline and runs
+// the journey again at once to see whether it worked: the timeline then
+// reads "remediation requested", the re-run, and "resolved" when it
+// passed.
+func (m *Manager) remedied(ctx context.Context, a deliverArgs, r notify.Receipt) error {
+	detail := "requested through " + a.Channel + ": " + answer(r)
+	loc := a.Event.Journey.Location
+	if m.o.Rerun != nil && loc != "" {
+		if err := m.o.Rerun(ctx, a.Event.Journey.Name, loc); err != nil {
+			m.log.Error("re-run after a remediation", "incident", a.Event.Incident.Ref, "journey", a.Event.Journey.Name, "error", err)
+			detail += "; the journey could not be run again: " + err.Error()
+		} else {
+			detail += "; the journey runs again now to verify"
+		}
+	}
+	return m.o.Store.Tx(ctx, func(tx *sqlx.Tx) error {
+		return m.o.Store.AddEventTx(ctx, tx, &results.IncidentEvent{IncidentID: a.Incident, At: m.o.Now(),
+			Kind: results.EventRemediation, Channel: a.Channel, Detail: detail})
+	})
 }
