@@ -72,7 +72,7 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
-## demo: build, install Chromium if missing, serve the demo shop and run the example journeys.
+## demo: build, install Chromium if missing, then the tour (waymark demo): the demo shop, serve, an incident.
 demo: setup build
 	./$(BIN) demo
 

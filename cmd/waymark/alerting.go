@@ -20,10 +20,14 @@ import (
 // from the environment), routes and alert policy. lookup finds a loaded
 // journey by name (nil: by name only).
 //
-// rerun, when set, runs a journey again at once after a remediation.
+// rerun, when set, runs a journey again at once after a remediation;
+// extra are channels besides the config's (the demo's terminal).
 func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string) (*journeys.Journey, bool), log *slog.Logger,
-	rerun func(ctx context.Context, journey, location string) error) (*alert.Manager, error) {
-	channels := map[string]notify.Channel{}
+	rerun func(ctx context.Context, journey, location string) error, extra map[string]notify.Channel) (*alert.Manager, error) {
+	channels := maps.Clone(extra)
+	if channels == nil {
+		channels = map[string]notify.Channel{}
+	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Channels)) {
 		ch, err := cfg.Channels[name].Expanded(name, a.getenv)
 		if err != nil {

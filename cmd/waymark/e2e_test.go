@@ -724,7 +724,7 @@ func TestDemoRunsExamples(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "demo.db")
-	r := cli(t, nil, "demo", "--listen", freeAddr(t), "--database", db, "--artifacts", filepath.Join(dir, "art"))
+	r := cli(t, nil, "demo", "--once", "--listen", freeAddr(t), "--database", db, "--artifacts", filepath.Join(dir, "art"))
 	if r.code != reports.ExitOK {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}

@@ -251,7 +251,7 @@ func (a *app) actOnIncident(ctx context.Context, act, ref, by, note, database st
 		return err
 	}
 	defer st.Close()
-	m, err := a.newAlerts(cfg, st, nil, a.logger(), nil)
+	m, err := a.newAlerts(cfg, st, nil, a.logger(), nil, nil)
 	if err != nil {
 		return badInput(err)
 	}

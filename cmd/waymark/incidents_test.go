@@ -183,7 +183,7 @@ func TestSinkRechecks(t *testing.T) {
 	j := &journeys.Journey{Name: "nightly", Schedule: "@hourly", Tags: []string{"shop"}}
 	a := &app{getenv: envFunc(nil), stdout: io.Discard, stderr: io.Discard}
 	cfg := &config.Config{Alert: config.Alert{After: 2, Recheck: time.Minute}}
-	alerts, err := a.newAlerts(cfg, st, nil, nil, nil)
+	alerts, err := a.newAlerts(cfg, st, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,4 +233,46 @@ func (c catalogOf) Journey(name string) (*journeys.Journey, bool) {
 		}
 	}
 	return nil, false
+}
+
+// TestDemoTour runs `waymark demo`'s tour, quickened: the example journeys
+// every 2s, payment=500 after 5s for 45s, the second level 5s after an
+// incident opens. An incident opens, is told to the terminal and the
+// notification log, escalates to on-call, and resolves once payment works.
+func TestDemoTour(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done, resolved := startWatching(ctx, nil, " resolved [", "demo", "--listen", freeAddr(t), "--database", filepath.Join(dir, "tour.db"),
+		"--tour-every", "2s", "--tour-fault-after", "5s", "--tour-fault-for", "45s", "--tour-escalate-after", "5s")
+	select {
+	case <-resolved:
+	case r := <-done:
+		t.Fatalf("demo returned %d before an incident resolved\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	case <-time.After(150 * time.Second):
+		cancel()
+		r := await(t, done, 60*time.Second)
+		t.Fatalf("no incident resolved in 150s\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	cancel()
+	r := await(t, done, 60*time.Second)
+	if r.code != reports.ExitOK {
+		t.Errorf("demo exit %d after Ctrl-C, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	// Each pair in the order it must happen; the two channels of one
+	// level may print in either order.
+	for _, p := range [][2]string{
+		{"The tour:", "▶ tour: payment=500 is on"},
+		{"▶ tour: payment=500 is on", " opened [critical]"},
+		{"▶ tour: payment=500 is on", "notification log /desk: WM-"},
+		{" opened [critical]", " escalated to level 2"},
+		{" opened [critical]", "notification log /on-call: WM-"},
+		{"■ tour: payment works again", " resolved [critical]"},
+		{"■ tour: payment works again", " resolved: "},
+	} {
+		i, j := strings.Index(r.stdout, p[0]), strings.LastIndex(r.stdout, p[1])
+		if i < 0 || j < 0 || j < i {
+			t.Errorf("the tour's output lacks %q after %q:\n%s", p[1], p[0], r.stdout)
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/journeys/catalog"
 	"github.com/waymarkhq/waymark/reports/alert"
+	"github.com/waymarkhq/waymark/reports/notify"
 	"github.com/waymarkhq/waymark/reports/web"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
@@ -73,6 +74,13 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if f.location != "" {
 		cfg.Location = f.location
 	}
+	return a.serveConfig(ctx, cfg, nil)
+}
+
+// serveConfig serves cfg until ctx ends. channels are notification
+// channels besides the config's, by name, that routes may name (the
+// demo's terminal).
+func (a *app) serveConfig(ctx context.Context, cfg *config.Config, channels map[string]notify.Channel) error {
 	log := a.logger()
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -124,7 +132,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 			return err
 		})
 	}
-	alerts, err := a.newAlerts(cfg, st, cat.Journey, log, rerun)
+	alerts, err := a.newAlerts(cfg, st, cat.Journey, log, rerun, channels)
 	if err != nil {
 		return badInput(err)
 	}
