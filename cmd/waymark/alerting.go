@@ -16,6 +16,10 @@ import (
 	"github.com/waymarkhq/waymark/results/store"
 )
 
+// The config refuses channel timeouts longer than the deliveries allow: a
+// compile error (a negative array length) if it would take more.
+var _ [alert.MaxChannelTimeout - config.MaxChannelTimeout]struct{}
+
 // newAlerts is the incident manager of the config: its channels (secrets
 // from the environment), routes and alert policy. lookup finds a loaded
 // journey by name (nil: by name only).

@@ -10,8 +10,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -274,5 +276,66 @@ func TestDemoTour(t *testing.T) {
 		if i < 0 || j < 0 || j < i {
 			t.Errorf("the tour's output lacks %q after %q:\n%s", p[1], p[0], r.stdout)
 		}
+	}
+}
+
+// TestServeKilledMidDelivery SIGKILLs `waymark serve` while its incident's
+// message is being delivered (the receiver holds the request): after a
+// restart the message is delivered once, River having rescued the
+// delivery of the agent that died, and the incident is not opened again.
+func TestServeKilledMidDelivery(t *testing.T) {
+	t.Parallel()
+	faults, err := examples.ParseFaults("home=500")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := examples.NewShop(examples.Options{Faults: faults})
+	base := serveShop(t, shop, shop)
+	held := make(chan struct{}, 1)
+	var mu sync.Mutex
+	var accepted []string
+	desk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.Payload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		select {
+		case held <- struct{}{}: // the first message: held until its agent dies
+			<-r.Context().Done()
+			return
+		default:
+		}
+		mu.Lock()
+		accepted = append(accepted, string(p.Event)+" "+p.Incident.Reference)
+		mu.Unlock()
+	}))
+	defer desk.Close()
+	dir := t.TempDir()
+	jdir := journeyDir(t, map[string]string{"home.yaml": serveJourney("home", "2s", "Trailhead")})
+	spec := agentSpec{name: "agent", dir: dir, env: map[string]string{"SHOP_URL": base},
+		config: fmt.Sprintf("database: %q\njourneys: [%q]\nshutdown_timeout: 5s\nchannels:\n  desk: {type: webhook, url: %q, timeout: 20s}\nroutes:\n  - {to: [desk]}\n",
+			filepath.Join(dir, "w.db"), jdir, desk.URL)}
+	first := startAgent(t, spec)
+	select {
+	case <-held:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("no message reached the desk\nstderr:\n%s", tail(first.stderr.String(), 40))
+	}
+	first.signal(t, syscall.SIGKILL)
+	first.wait(t, 10*time.Second)
+
+	startAgent(t, spec)
+	got := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(accepted)
+	}
+	// River rescues the dead agent's delivery once its timeout (30s) has
+	// passed, on its rescuer's next round.
+	waitFor(t, "the message delivered after the restart", 150*time.Second, func() bool { return len(got()) > 0 })
+	time.Sleep(5 * time.Second) // nothing more may come: the site still fails
+	if g := got(); !slices.Equal(g, []string{"opened WM-1"}) {
+		t.Errorf("the desk accepted %v, want the opened message of WM-1 once", g)
 	}
 }

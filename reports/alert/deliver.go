@@ -42,8 +42,14 @@ type deliverer struct {
 	m *Manager
 }
 
-// Timeout bounds one attempt: the channel's own timeout cuts it first.
-func (d *deliverer) Timeout(*river.Job[deliverArgs]) time.Duration { return 2 * time.Minute }
+// Timeout bounds one attempt: the channel's own timeout (at most
+// MaxChannelTimeout) cuts it first. A delivery held by an agent that died
+// is rescued by River once this has passed, and sent again.
+func (d *deliverer) Timeout(*river.Job[deliverArgs]) time.Duration { return MaxChannelTimeout + 5*time.Second }
+
+// MaxChannelTimeout is the longest a channel may wait for its answer: an
+// endpoint slower than that is better retried later.
+const MaxChannelTimeout = 25 * time.Second
 
 // NextRetry backs off exponentially from RetryBase, doubling to at most an hour,
 // with a fifth of jitter so the messages of a channel that was down do

@@ -16,6 +16,11 @@ import (
 	"github.com/waymarkhq/waymark/results"
 )
 
+// MaxChannelTimeout is the longest channel timeout the file may set: the
+// deliveries cut an attempt a little after alert.MaxChannelTimeout
+// (cmd/waymark checks that this is not longer).
+const MaxChannelTimeout = 25 * time.Second
+
 // channelTypes are the values of Channel.Type, in the order messages list them.
 func channelTypes() []string {
 	return []string{ChannelWebhook, ChannelSlack, ChannelEmail, ChannelPagerDuty, ChannelAction}
@@ -148,6 +153,9 @@ func (v *validator) channel(path string, ch Channel) {
 		if takes["to"] && !checkAddress(a) {
 			v.report(fmt.Sprintf("%s.to[%d]", path, i), "want an email address like ops@example.com, got %q", a)
 		}
+	}
+	if ch.Timeout > MaxChannelTimeout {
+		v.report(path+".timeout", "want at most %s: an endpoint slower than that is better retried later, got %s", MaxChannelTimeout, ch.Timeout)
 	}
 	v.oneOf(path+".tls", "tls", ch.TLS, "starttls", "tls", "none")
 	v.oneOf(path+".auth", "auth", ch.Auth, "plain", "login")
