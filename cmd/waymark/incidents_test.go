@@ -65,8 +65,9 @@ func (h *hookReceiver) events() []string {
 
 // TestServeIncidents runs `waymark serve` on a journey @every 2s against
 // the demo shop with a webhook channel whose receiver answers 500 twice
-// first: with the home page failing, exactly one incident opens and its
-// message arrives once; with the fault off the next pass resolves it and
+// first: with the home page failing inside a maintenance window started
+// for a deploy, the runs are kept and marked and nothing opens; once the
+// window ends, exactly one incident opens and its message arrives once; with the fault off the next pass resolves it and
 // exactly one resolution arrives, carrying the desk's ticket. Then
 // `waymark incidents` lists it, `show` tells its story, and acting on a
 // resolved incident is refused.
@@ -119,7 +120,28 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A deploy silences the journey: its failed runs are kept, marked,
+	// and open nothing.
+	if r := cli(t, env, "--config", cfg, "maintenance", "start", "--journey", "home", "--for", "10m", "--reason", "release 4.2"); r.code != 0 {
+		t.Fatalf("maintenance start: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	shop.SetFaults(faults)
+	waitFor(t, "three failed runs in maintenance", 60*time.Second, func() bool {
+		rs, _ := st.Runs(t.Context(), store.RunFilter{Journey: "home", Outcome: results.Failed})
+		n := 0
+		for _, r := range rs {
+			if r.Maintenance != "" {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	if got := incidents(); len(got) != 0 || len(hook.events()) != 0 {
+		t.Fatalf("in maintenance: incidents %+v, messages %v; want none", got, hook.events())
+	}
+	if r := cli(t, env, "--config", cfg, "maintenance", "end", "--journey", "home"); r.code != 0 {
+		t.Fatalf("maintenance end: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	waitFor(t, "the incident's message", 60*time.Second, func() bool { return len(hook.events()) == 1 })
 	list := incidents()
 	if len(list) != 1 || list[0].State != results.IncidentOpen || list[0].Failures < 2 {
