@@ -486,3 +486,25 @@ func TestRemediation(t *testing.T) {
 		}
 	})
 }
+
+// TestScreenshot finds the deciding step's screenshot of a kept run, for
+// email to carry inline; a run without one gives none.
+func TestScreenshot(t *testing.T) {
+	st := open(t, filepath.Join(t.TempDir(), "waymark.db"))
+	f := newFixture(t, st, Options{}, false)
+	jpeg := []byte("\xff\xd8\xff\xe0 a failing page")
+	with := f.run(t, results.Failed, func(r *results.Run) {
+		r.Steps[1].Artifacts = []results.Artifact{{Kind: results.ArtifactDOM, Data: []byte("<html>")},
+			{Kind: results.ArtifactScreenshot, Label: "failure", Data: jpeg}}
+	})
+	without := f.run(t, results.Failed)
+	if got := f.m.screenshot(t.Context(), with.ID); string(got) != string(jpeg) {
+		t.Errorf("screenshot of %s = %q, want the failing step's", with.ID, got)
+	}
+	if got := f.m.screenshot(t.Context(), without.ID); got != nil {
+		t.Errorf("screenshot of a run without one = %q", got)
+	}
+	if got := f.m.screenshot(t.Context(), "no-such-run"); got != nil {
+		t.Errorf("screenshot of a missing run = %q", got)
+	}
+}

@@ -85,6 +85,11 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 		// updates that one.
 		ev.Incident.TicketID = inc.TicketID
 	}
+	if _, mail := ch.(*notify.Email); mail && ev.Run != nil {
+		// Email carries the failure's screenshot inline; the job holds
+		// only the run's ID.
+		ev.Screenshot = m.screenshot(ctx, ev.Run.ID)
+	}
 	receipt, err := ch.Deliver(ctx, ev)
 	if err == nil {
 		if receipt.TicketID != "" {
@@ -188,4 +193,29 @@ func (m *Manager) remedied(ctx context.Context, a deliverArgs, r notify.Receipt)
 		return m.o.Store.AddEventTx(ctx, tx, &results.IncidentEvent{IncidentID: a.Incident, At: m.o.Now(),
 			Kind: results.EventRemediation, Channel: a.Channel, Detail: detail})
 	})
+}
+
+// screenshot is the screenshot of the step that decided the run, or nil
+// when there is none (or it cannot be read: the message goes without).
+func (m *Manager) screenshot(ctx context.Context, runID string) []byte {
+	run, err := m.o.Store.Run(ctx, runID)
+	if err != nil {
+		m.log.Warn("message without its screenshot", "run", runID, "error", err)
+		return nil
+	}
+	s := run.DecidingStep()
+	if s == nil {
+		return nil
+	}
+	for _, a := range s.Artifacts {
+		if a.Kind == results.ArtifactScreenshot {
+			b, err := m.o.Store.Blob(ctx, a.Hash)
+			if err != nil {
+				m.log.Warn("message without its screenshot", "run", runID, "error", err)
+				return nil
+			}
+			return b
+		}
+	}
+	return nil
 }
