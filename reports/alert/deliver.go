@@ -45,7 +45,9 @@ type deliverer struct {
 // Timeout bounds one attempt: the channel's own timeout (at most
 // MaxChannelTimeout) cuts it first. A delivery held by an agent that died
 // is rescued by River once this has passed, and sent again.
-func (d *deliverer) Timeout(*river.Job[deliverArgs]) time.Duration { return MaxChannelTimeout + 5*time.Second }
+func (d *deliverer) Timeout(*river.Job[deliverArgs]) time.Duration {
+	return MaxChannelTimeout + 5*time.Second
+}
 
 // MaxChannelTimeout is the longest a channel may wait for its answer: an
 // endpoint slower than that is better retried later.
