@@ -70,8 +70,13 @@ type Options struct {
 	// RetryBase is the wait before a message's second attempt, doubled for
 	// each next one up to an hour (default 5s).
 	RetryBase time.Duration
-	Now       func() time.Time // nil: time.Now
-	Logger    *slog.Logger     // nil: discard
+	// ChannelPoll is how often an agent looks for each channel's messages
+	// (default 5s): a message waits at most this long after the run that
+	// caused it, or after its retry is due. Each poll is a query, and an
+	// idle agent polls every channel's queue (docs/performance.md).
+	ChannelPoll time.Duration
+	Now         func() time.Time // nil: time.Now
+	Logger      *slog.Logger     // nil: discard
 }
 
 // Manager applies the incident policy and routes, and delivers, escalates
@@ -95,6 +100,9 @@ func New(o Options) *Manager {
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = 5 * time.Second
+	}
+	if o.ChannelPoll <= 0 {
+		o.ChannelPoll = 5 * time.Second
 	}
 	log := o.Logger
 	if log == nil {

@@ -118,7 +118,7 @@ type fixture struct {
 func newFixture(t testing.TB, st *store.Store, o Options, work bool) *fixture {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	j := &journeys.Journey{Name: "checkout", Title: "Guest checkout", Owner: "web-team", Customer: "acme", Tags: []string{"shop"}}
-	o.Store, o.Now, o.RetryBase = st, c.now, 20*time.Millisecond
+	o.Store, o.Now, o.RetryBase, o.ChannelPoll = st, c.now, 20*time.Millisecond, 200*time.Millisecond
 	o.Journey = func(name string) (*journeys.Journey, bool) { return j, name == j.Name }
 	m := New(o)
 	cfg := &river.Config{TestOnly: true}

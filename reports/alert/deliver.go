@@ -156,7 +156,7 @@ func (m *Manager) AddWorkers(w *river.Workers) error {
 func (m *Manager) Queues() map[string]river.QueueConfig {
 	q := map[string]river.QueueConfig{}
 	for name := range m.o.Channels {
-		q[QueueFor(name)] = river.QueueConfig{MaxWorkers: channelWorkers, FetchPollInterval: time.Second}
+		q[QueueFor(name)] = river.QueueConfig{MaxWorkers: channelWorkers, FetchPollInterval: m.o.ChannelPoll}
 	}
 	return q
 }
