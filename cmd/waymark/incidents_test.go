@@ -26,6 +26,7 @@ import (
 	"github.com/waymarkhq/waymark/reports/notify"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
+	"github.com/waymarkhq/waymark/results/store/storetest"
 	"github.com/waymarkhq/waymark/runner/schedule"
 )
 
@@ -72,6 +73,17 @@ func (h *hookReceiver) events() []string {
 // `waymark incidents` lists it, `show` tells its story, and acting on a
 // resolved incident is refused.
 func TestServeIncidents(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testServeIncidents(t, filepath.Join(t.TempDir(), "w.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testServeIncidents(t, storetest.PostgresURL(t))
+	})
+}
+
+func testServeIncidents(t *testing.T, db string) {
 	shop := examples.NewShop(examples.Options{})
 	base := serveShop(t, shop, shop)
 	hook := &hookReceiver{fail: 2}
@@ -84,9 +96,8 @@ func TestServeIncidents(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(jdir, "home.yaml"), serveJourney("home", "2s", "Trailhead"))
-	db := filepath.Join(dir, "w.db")
 	cfg := filepath.Join(dir, "waymark.yaml")
-	writeFile(t, cfg, fmt.Sprintf(`database: %s
+	writeFile(t, cfg, fmt.Sprintf(`database: %q
 journeys: [%s]
 server: {listen: %s}
 shutdown_timeout: 10s
