@@ -44,18 +44,19 @@ var jpegMagic = []byte{0xFF, 0xD8, 0xFF}
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
-	// seen is closed once the buffer holds needle, when needle is set.
-	needle string
-	seen   chan struct{}
+	// seen is closed once the buffer holds every one of needles, when
+	// there are some.
+	needles []string
+	seen    chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, err := s.b.Write(p)
-	if s.needle != "" && bytes.Contains(s.b.Bytes(), []byte(s.needle)) {
+	if len(s.needles) > 0 && !slices.ContainsFunc(s.needles, func(n string) bool { return !bytes.Contains(s.b.Bytes(), []byte(n)) }) {
 		close(s.seen)
-		s.needle = ""
+		s.needles = nil
 	}
 	return n, err
 }
@@ -90,8 +91,18 @@ func start(ctx context.Context, env map[string]string, args ...string) <-chan re
 // (never when needle is ""), so a test can wait for what the command says
 // instead of guessing a delay.
 func startWatching(ctx context.Context, env map[string]string, needle string, args ...string) (done <-chan result, seen <-chan struct{}) {
+	var needles []string
+	if needle != "" {
+		needles = []string{needle}
+	}
+	return startWatchingAll(ctx, env, needles, args...)
+}
+
+// startWatchingAll is startWatching for several needles: seen is closed
+// once stdout holds them all.
+func startWatchingAll(ctx context.Context, env map[string]string, needles []string, args ...string) (done <-chan result, seen <-chan struct{}) {
 	d := make(chan result, 1)
-	out := &syncBuffer{needle: needle, seen: make(chan struct{})}
+	out := &syncBuffer{needles: needles, seen: make(chan struct{})}
 	go func() {
 		var errOut syncBuffer
 		code := run(ctx, args, out, &errOut, envFunc(env))

@@ -278,7 +278,9 @@ func TestDemoTour(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	done, resolved := startWatching(ctx, nil, " resolved [", "demo", "--listen", freeAddr(t), "--database", filepath.Join(dir, "tour.db"),
+	// The end of the story: the terminal's line and the log's (a webhook
+	// queue polled every 5s) for the resolution.
+	done, resolved := startWatchingAll(ctx, nil, []string{" resolved [", " resolved: "}, "demo", "--listen", freeAddr(t), "--database", filepath.Join(dir, "tour.db"),
 		"--tour-every", "2s", "--tour-fault-after", "5s", "--tour-fault-for", "45s", "--tour-escalate-after", "5s")
 	select {
 	case <-resolved:

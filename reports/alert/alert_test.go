@@ -277,7 +277,13 @@ func TestIncidentLifecycle(t *testing.T) {
 		}
 		want := []string{"opened", "notification:desk:opened", "failed_again:1", "resolved", "notification:desk:resolved"}
 		var tl []string
-		waitFor(t, "the timeline", func() bool { tl = kinds(f.timeline(t, inc.ID)); return slices.Equal(tl, want) })
+		waitFor(t, "the timeline, every message delivered", func() bool {
+			events := f.timeline(t, inc.ID)
+			tl = kinds(events)
+			return slices.Equal(tl, want) && !slices.ContainsFunc(events, func(e results.IncidentEvent) bool {
+				return e.Kind == results.EventNotification && e.Delivery == results.DeliveryPending
+			})
+		})
 		if !slices.Equal(tl, want) {
 			t.Errorf("timeline %v, want %v", tl, want)
 		}
