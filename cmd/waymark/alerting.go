@@ -32,6 +32,7 @@ func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string)
 	if channels == nil {
 		channels = map[string]notify.Channel{}
 	}
+	remedies := map[string]alert.Remedy{}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Channels)) {
 		ch, err := cfg.Channels[name].Expanded(name, a.getenv)
 		if err != nil {
@@ -42,6 +43,9 @@ func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string)
 			return nil, fmt.Errorf("channels.%s: %w", name, err)
 		}
 		channels[name] = made
+		if ch.Type == config.ChannelAction {
+			remedies[name] = alert.Remedy{After: ch.After, MaxCalls: ch.MaxCalls}
+		}
 	}
 	routes := make([]alert.Route, len(cfg.Routes))
 	for i, r := range cfg.Routes {
@@ -63,6 +67,7 @@ func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string)
 		Store:     st,
 		Routes:    routes,
 		Channels:  channels,
+		Remedies:  remedies,
 		Policy:    func(j *journeys.Journey) alert.Policy { return policy(cfg.Alert, j) },
 		Journey:   lookup,
 		Rerun:     rerun,

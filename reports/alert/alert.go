@@ -40,6 +40,13 @@ type Policy struct {
 	Recheck time.Duration
 }
 
+// Remedy paces an action channel (a remediation): it is called once the
+// incident has counted After failed runs (0: when it opens), at most
+// MaxCalls times an incident (0: once), once per further failed run.
+type Remedy struct {
+	After, MaxCalls int
+}
+
 // Options configure a Manager.
 type Options struct {
 	// Store keeps incidents, their timelines and the alert states.
@@ -60,6 +67,9 @@ type Options struct {
 	// PublicURL is where people reach the dashboard, for links; empty:
 	// messages carry no links.
 	PublicURL string
+	// Remedies pace the action channels, by name; an action without an
+	// entry is called once, when the incident opens.
+	Remedies map[string]Remedy
 	// Rerun runs the journey again at once in the location, after a
 	// remediation (an action channel) was called, to verify it; nil: no
 	// re-run.
@@ -201,7 +211,43 @@ func (m *Manager) observeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journe
 		if err := st.UpdateIncidentTx(ctx, tx, open); err != nil {
 			return err
 		}
-		return st.CountFailureTx(ctx, tx, open.ID, run.ID, now)
+		if err := st.CountFailureTx(ctx, tx, open.ID, run.ID, now); err != nil {
+			return err
+		}
+		return m.remedyTx(ctx, tx, j, open, run)
+	}
+	return nil
+}
+
+// remedyTx calls, after a further failed run of an open incident, the
+// action channels it has reached whose turn it is: once the incident has
+// counted their After failed runs, while they have been called fewer than
+// MaxCalls times.
+func (m *Manager) remedyTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, inc *results.Incident, run *results.Run) error {
+	for _, ch := range m.reached(j, inc) {
+		if _, remedy := m.o.Channels[ch].(*notify.Action); !remedy {
+			continue
+		}
+		r := m.o.Remedies[ch]
+		if inc.Failures < r.After {
+			continue
+		}
+		calls, err := m.o.Store.CountMessagesTx(ctx, tx, inc.ID, ch)
+		if err != nil {
+			return err
+		}
+		if calls >= max(r.MaxCalls, 1) {
+			continue
+		}
+		// The first call is the incident's opening for the endpoint; a
+		// further one says it is still open.
+		kind := notify.KindOpened
+		if calls > 0 {
+			kind = notify.KindReminded
+		}
+		if err := m.sendTx(ctx, tx, j, inc, kind, run, "", "", []string{ch}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -360,9 +406,27 @@ func deliverOpts(channel string) *river.InsertOpts {
 	return &river.InsertOpts{Queue: QueueFor(channel), MaxAttempts: maxAttempts}
 }
 
-// notifyTx records a message of the incident to each channel and inserts
-// its delivery job, within tx.
+// notifyTx tells the channels about the incident, within tx, but for the
+// action channels whose turn it is not (see remedyTx).
 func (m *Manager) notifyTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, inc *results.Incident, kind notify.Kind,
+	run *results.Run, by, note string, channels []string) error {
+	var send []string
+	for _, ch := range channels {
+		if _, remedy := m.o.Channels[ch].(*notify.Action); remedy &&
+			((kind != notify.KindOpened && kind != notify.KindMonitorDown) || inc.Failures < m.o.Remedies[ch].After) {
+			// A remediation is called when the incident opens (or once it
+			// counts its After failed runs, see remedyTx); not to tell
+			// anyone about escalations, notes or the end.
+			continue
+		}
+		send = append(send, ch)
+	}
+	return m.sendTx(ctx, tx, j, inc, kind, run, by, note, send)
+}
+
+// sendTx records a message of the incident to each channel and inserts
+// its delivery job, within tx.
+func (m *Manager) sendTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, inc *results.Incident, kind notify.Kind,
 	run *results.Run, by, note string, channels []string) error {
 	if len(channels) == 0 {
 		return nil
@@ -373,11 +437,6 @@ func (m *Manager) notifyTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey
 	now := m.o.Now()
 	var jobs []river.InsertManyParams
 	for _, ch := range channels {
-		if _, remedy := m.o.Channels[ch].(*notify.Action); remedy && kind != notify.KindOpened && kind != notify.KindMonitorDown {
-			// A remediation is called once, when the incident opens; not
-			// to tell anyone about escalations, notes or the end.
-			continue
-		}
 		rec := &results.IncidentEvent{IncidentID: inc.ID, At: now, Kind: results.EventNotification, Channel: ch,
 			Delivery: results.DeliveryPending, Detail: string(kind)}
 		if run != nil {

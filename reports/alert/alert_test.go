@@ -514,3 +514,50 @@ func TestScreenshot(t *testing.T) {
 		t.Errorf("screenshot of a missing run = %q", got)
 	}
 }
+
+// TestRemedyPacing: an action with after 3 and max_calls 2 is not called
+// when the incident opens after 2 failed runs, is called at the 3rd and
+// the 4th, and not at the 5th; one without pacing is called once, at the
+// opening.
+func TestRemedyPacing(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		paced, err := notify.NewAction(notify.ActionSettings{URL: "http://127.0.0.1:9/restart"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		once, err := notify.NewAction(notify.ActionSettings{URL: "http://127.0.0.1:9/flush"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newFixture(t, st, Options{
+			Routes:   []Route{{Levels: []Level{{To: []string{"restart", "flush"}}}}},
+			Channels: map[string]notify.Channel{"restart": paced, "flush": once},
+			Remedies: map[string]Remedy{"restart": {After: 3, MaxCalls: 2}},
+		}, false)
+		calls := func() (restart, flush []string) {
+			for _, e := range f.timeline(t, f.incidents(t, true)[0].ID) {
+				if e.Kind == results.EventNotification {
+					kind, _, _ := strings.Cut(e.Detail, ":")
+					switch e.Channel {
+					case "restart":
+						restart = append(restart, kind)
+					case "flush":
+						flush = append(flush, kind)
+					}
+				}
+			}
+			return restart, flush
+		}
+		f.run(t, results.Failed)
+		f.run(t, results.Failed)
+		for i, want := range [][]string{nil, {"opened"}, {"opened", "reminded"}, {"opened", "reminded"}} {
+			if i > 0 {
+				f.run(t, results.Failed)
+			}
+			restart, flush := calls()
+			if !slices.Equal(restart, want) || !slices.Equal(flush, []string{"opened"}) {
+				t.Errorf("after %d failed runs: restart called %v, flush %v; want %v and [opened]", 2+i, restart, flush, want)
+			}
+		}
+	})
+}

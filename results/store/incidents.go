@@ -230,6 +230,16 @@ func (s *Store) CountFailureTx(ctx context.Context, tx *sqlx.Tx, incidentID int6
 	return s.AddEventTx(ctx, tx, &results.IncidentEvent{IncidentID: incidentID, At: at, Kind: results.EventFailedAgain, RunID: runID})
 }
 
+// CountMessagesTx counts the messages of the incident to the channel.
+func (s *Store) CountMessagesTx(ctx context.Context, tx *sqlx.Tx, incidentID int64, channel string) (int, error) {
+	var n int
+	if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT count(*) FROM incident_events WHERE incident_id = ? AND kind = ? AND channel = ?`),
+		incidentID, string(results.EventNotification), channel); err != nil {
+		return 0, fmt.Errorf("count the messages of WM-%d to %s: %w", incidentID, channel, err)
+	}
+	return n, nil
+}
+
 // SetDelivery records where a notification stands, and what the channel
 // answered.
 func (s *Store) SetDelivery(ctx context.Context, eventID int64, d results.Delivery, detail string, at time.Time) error {

@@ -240,6 +240,12 @@ type Channel struct {
 	Username string `mapstructure:"username"`
 	Password string `mapstructure:"password"`
 	CAFile   string `mapstructure:"ca_file"`
+	// After and MaxCalls pace an action: it is called once the incident
+	// has counted After failed runs (unset: when it opens), and at most
+	// MaxCalls times an incident (unset: once), once per further failed
+	// run.
+	After    int `mapstructure:"after"`
+	MaxCalls int `mapstructure:"max_calls"`
 }
 
 // Route is one entry of `routes`: incidents that match go to its channels.

@@ -33,7 +33,7 @@ func channelKeys(typ string) (keys []string, ok bool) {
 	case ChannelWebhook:
 		return []string{"url*", "secret", "headers", "timeout"}, true
 	case ChannelAction:
-		return []string{"url*", "secret", "headers", "timeout", "method", "body"}, true
+		return []string{"url*", "secret", "headers", "timeout", "method", "body", "after", "max_calls"}, true
 	case ChannelSlack:
 		return []string{"url*", "timeout"}, true
 	case ChannelEmail:
@@ -123,7 +123,7 @@ func (v *validator) channel(path string, ch Channel) {
 		"smtp": ch.SMTP != "", "from": ch.From != "", "to": len(ch.To) > 0,
 		"headers": len(ch.Headers) > 0, "timeout": ch.Timeout != 0, "method": ch.Method != "", "body": ch.Body != "",
 		"tls": ch.TLS != "", "auth": ch.Auth != "", "username": ch.Username != "", "password": ch.Password != "",
-		"ca_file": ch.CAFile != "",
+		"ca_file": ch.CAFile != "", "after": ch.After != 0, "max_calls": ch.MaxCalls != 0,
 	}
 	takes := map[string]bool{}
 	var names []string
