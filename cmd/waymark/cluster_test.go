@@ -84,6 +84,36 @@ func killMidRun(t *testing.T, d *db, agents map[string]*agent, victim func() str
 	return who, cut
 }
 
+// waitAborted waits for the cut run of slow's slot to be recorded aborted:
+// River rescues a dead agent's job once it has run longer than its
+// deadline, on its rescuer's rounds (every 30s).
+func waitAborted(t *testing.T, d *db, cut runJob, what string) {
+	t.Helper()
+	waitFor(t, what, 120*time.Second, func() bool {
+		for _, r := range runsOf(d.runs(t), "slow") {
+			if r.Slot.Equal(cut.Slot) && r.Outcome == results.Aborted {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitRunSlotsAfter waits until both quick and slow have run a slot due
+// after after.
+func waitRunSlotsAfter(t *testing.T, d *db, after time.Time, what string) {
+	t.Helper()
+	waitFor(t, what, 60*time.Second, func() bool {
+		rs := d.runs(t)
+		for _, name := range []string{"quick", "slow"} {
+			if r := runsOf(rs, name); len(r) == 0 || !r[0].Slot.After(after) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // heldBy lists the slots (journey@slot) of the run jobs agent id holds.
 func heldBy(t *testing.T, d *db, id string) map[string]bool {
 	t.Helper()
@@ -190,26 +220,9 @@ func TestServeTwoAgents(t *testing.T) {
 		return d.leader(t) == survivor.id
 	})
 	t.Logf("the survivor led %s after the kill", tookOver.Sub(killed).Round(time.Second))
-	// River rescues the dead agent's job once it has run longer than its
-	// deadline; its River rescuer runs every 30s, hence the long wait.
-	waitFor(t, "the cut run to be recorded aborted", 120*time.Second, func() bool {
-		for _, r := range runsOf(d.runs(t), "slow") {
-			if r.Slot.Equal(cut.Slot) && r.Outcome == results.Aborted {
-				return true
-			}
-		}
-		return false
-	})
+	waitAborted(t, d, cut, "the cut run to be recorded aborted")
 	t.Logf("the cut run was recorded aborted %s after the kill", time.Since(killed).Round(time.Second))
-	waitFor(t, "both journeys to run slots dispatched by the new leader", 60*time.Second, func() bool {
-		rs := d.runs(t)
-		for _, name := range []string{"quick", "slow"} {
-			if r := runsOf(rs, name); len(r) == 0 || !r[0].Slot.After(tookOver.Add(4*time.Second)) {
-				return false
-			}
-		}
-		return true
-	})
+	waitRunSlotsAfter(t, d, tookOver.Add(4*time.Second), "both journeys to run slots dispatched by the new leader")
 	survivor.signal(t, syscall.SIGTERM)
 	if code := survivor.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("the survivor exited %d after SIGTERM, want 0", code)
@@ -399,24 +412,9 @@ func TestServeSQLiteKill(t *testing.T) {
 	restarted := time.Now()
 	spec.name = "restarted agent"
 	b := startAgent(t, spec)
-	waitFor(t, "the cut run to be recorded aborted after the restart", 120*time.Second, func() bool {
-		for _, r := range runsOf(d.runs(t), "slow") {
-			if r.Slot.Equal(cut.Slot) && r.Outcome == results.Aborted {
-				return true
-			}
-		}
-		return false
-	})
+	waitAborted(t, d, cut, "the cut run to be recorded aborted after the restart")
 	t.Logf("the cut run was recorded aborted %s after the restart", time.Since(restarted).Round(time.Second))
-	waitFor(t, "both journeys to run again", 60*time.Second, func() bool {
-		rs := d.runs(t)
-		for _, name := range []string{"quick", "slow"} {
-			if r := runsOf(rs, name); len(r) == 0 || !r[0].Slot.After(restarted.Add(2*time.Second)) {
-				return false
-			}
-		}
-		return true
-	})
+	waitRunSlotsAfter(t, d, restarted.Add(2*time.Second), "both journeys to run again")
 	b.signal(t, syscall.SIGTERM)
 	if code := b.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("the restarted agent exited %d after SIGTERM, want 0", code)

@@ -161,7 +161,7 @@ routes:
 	ref := list[0].Ref()
 	shop.SetFaults(nil)
 	waitFor(t, "the resolution's message", 60*time.Second, func() bool { return len(hook.events()) == 2 })
-	time.Sleep(3 * time.Second) // a few more passing runs: nothing more may come
+	waitRuns(t, st, "home", 2, time.Now()) // a few more passing runs: nothing more may come
 
 	cancel()
 	if r := await(t, done, 60*time.Second); r.code != reports.ExitOK {
@@ -369,8 +369,21 @@ func TestServeKilledMidDelivery(t *testing.T) {
 	// River rescues the dead agent's delivery once its timeout (30s) has
 	// passed, on its rescuer's next round.
 	waitFor(t, "the message delivered after the restart", 150*time.Second, func() bool { return len(got()) > 0 })
-	time.Sleep(5 * time.Second) // nothing more may come: the site still fails
+	// Nothing more may come while the site still fails.
+	waitRuns(t, openStore(t, filepath.Join(dir, "w.db")), "home", 2, time.Now())
 	if g := got(); !slices.Equal(g, []string{"opened WM-1"}) {
 		t.Errorf("the desk accepted %v, want the opened message of WM-1 once", g)
 	}
+}
+
+// waitRuns waits for n runs of the journey that started after after.
+func waitRuns(t *testing.T, st *store.Store, journey string, n int, after time.Time) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d more runs of %s", n, journey), 60*time.Second, func() bool {
+		rs, err := st.Runs(t.Context(), store.RunFilter{Journey: journey, Limit: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs) == n && rs[n-1].StartedAt.After(after)
+	})
 }

@@ -138,25 +138,23 @@ func (m *Manager) ObserveTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journe
 	if j == nil || run == nil || run.Retried {
 		return false, nil
 	}
-	err = m.observeTx(ctx, tx, j, run)
+	siteOpen, err := m.observeTx(ctx, tx, j, run)
 	if err != nil || run.Maintenance != "" {
 		return false, err
 	}
-	if run.Outcome == results.Failed || run.Outcome == results.Degraded {
-		return true, nil
-	}
-	open, err := m.o.Store.OpenIncidentTx(ctx, tx, j.Name, "", results.IncidentSite)
-	return open != nil, err
+	return siteOpen || run.Outcome == results.Failed || run.Outcome == results.Degraded, nil
 }
 
-func (m *Manager) observeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, run *results.Run) error {
+// observeTx is ObserveTx; siteOpen says whether the journey's site
+// incident is open once the run is folded in (false in maintenance).
+func (m *Manager) observeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey, run *results.Run) (siteOpen bool, err error) {
 	st := m.o.Store
 	if err := st.LockJourneyTx(ctx, tx, j.Name); err != nil {
-		return err
+		return false, err
 	}
 	states, err := st.AlertStatesTx(ctx, tx, j.Name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	p := m.o.Policy(j)
 	tr := results.ResumeTracker(p.AlertPolicy, states[run.Location])
@@ -164,7 +162,7 @@ func (m *Manager) observeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journe
 	now := m.o.Now()
 	states[run.Location] = tr.Snapshot()
 	if err := st.SetAlertStateTx(ctx, tx, j.Name, run.Location, states[run.Location], now); err != nil {
-		return err
+		return false, err
 	}
 	for _, c := range changes {
 		var err error
@@ -175,48 +173,48 @@ func (m *Manager) observeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journe
 			err = m.resolveTx(ctx, tx, j, run, results.IncidentMonitor, run.Location, now)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
 	if run.Maintenance != "" {
-		return nil
+		return false, nil
 	}
 	sev := siteSeverity(states, p.Locations)
 	open, err := st.OpenIncidentTx(ctx, tx, j.Name, "", results.IncidentSite)
 	if err != nil {
-		return err
+		return false, err
 	}
 	switch {
 	case open == nil && sev != results.SeverityNone:
-		return m.openTx(ctx, tx, j, run, results.IncidentSite, "", sev, now)
+		return true, m.openTx(ctx, tx, j, run, results.IncidentSite, "", sev, now)
 	case open == nil:
-		return nil
+		return false, nil
 	case sev == results.SeverityNone:
-		return m.resolveTx(ctx, tx, j, run, results.IncidentSite, "", now)
+		return false, m.closeTx(ctx, tx, j, open, run, "", "", now)
 	case sev == results.SeverityCritical && open.Severity == results.SeverityWarning:
 		open.Severity = results.SeverityCritical
 		open.LastRun = run.ID
 		open.Failures++
 		if err := st.UpdateIncidentTx(ctx, tx, open); err != nil {
-			return err
+			return true, err
 		}
 		if err := st.AddEventTx(ctx, tx, &results.IncidentEvent{IncidentID: open.ID, At: now, Kind: results.EventEscalated,
 			RunID: run.ID, Detail: "warning became critical: the site now fails"}); err != nil {
-			return err
+			return true, err
 		}
-		return m.notifyTx(ctx, tx, j, open, notify.KindEscalated, run, "", "", m.reached(j, open))
+		return true, m.notifyTx(ctx, tx, j, open, notify.KindEscalated, run, "", "", m.reached(j, open))
 	case run.Outcome == results.Failed || (open.Severity == results.SeverityWarning && run.Outcome == results.Degraded):
 		open.LastRun = run.ID
 		open.Failures++
 		if err := st.UpdateIncidentTx(ctx, tx, open); err != nil {
-			return err
+			return true, err
 		}
 		if err := st.CountFailureTx(ctx, tx, open.ID, run.ID, now); err != nil {
-			return err
+			return true, err
 		}
-		return m.remedyTx(ctx, tx, j, open, run)
+		return true, m.remedyTx(ctx, tx, j, open, run)
 	}
-	return nil
+	return true, nil
 }
 
 // remedyTx calls, after a further failed run of an open incident, the

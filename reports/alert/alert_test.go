@@ -16,6 +16,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/reports/notify"
@@ -292,7 +293,16 @@ func TestIncidentLifecycle(t *testing.T) {
 				t.Errorf("message %d: %s, %q; want delivered with the answer", e.ID, e.Delivery, e.Detail)
 			}
 		}
-		time.Sleep(300 * time.Millisecond) // nothing more may come
+		// Nothing more may come: every message is on the timeline as
+		// delivered, and River holds no delivery still to work.
+		waitFor(t, "every delivery job to end", func() bool {
+			res, err := f.m.client.JobList(t.Context(), river.NewJobListParams().Kinds(deliverArgs{}.Kind()).
+				States(rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(res.Jobs) == 0
+		})
 		if n := len(desk.accepted()); n != 2 {
 			t.Errorf("receiver got %d messages, want 2", n)
 		}

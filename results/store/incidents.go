@@ -262,21 +262,23 @@ func (s *Store) SetTicketID(ctx context.Context, incidentID int64, ticket string
 // Incident returns the incident with the ID, or an error saying there is
 // none.
 func (s *Store) Incident(ctx context.Context, id int64) (*results.Incident, error) {
-	var row incidentRow
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("incident WM-%d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read incident WM-%d: %w", id, err)
-	}
-	return row.incident(), nil
+	return getIncident(ctx, s.db, id)
 }
 
 // IncidentTx is Incident within tx.
 func (s *Store) IncidentTx(ctx context.Context, tx *sqlx.Tx, id int64) (*results.Incident, error) {
+	return getIncident(ctx, tx, id)
+}
+
+// queryer reads through the pool or within a transaction.
+type queryer interface {
+	sqlx.QueryerContext
+	Rebind(string) string
+}
+
+func getIncident(ctx context.Context, q queryer, id int64) (*results.Incident, error) {
 	var row incidentRow
-	err := tx.GetContext(ctx, &row, tx.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE id = ?`), id)
+	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("incident WM-%d: %w", id, ErrNotFound)
 	}
