@@ -101,6 +101,10 @@ type Alert struct {
 	// Locations is how many locations must fail at once to open an
 	// incident.
 	Locations int
+	// PerLocation, when set, overrides the config's alert.per_location:
+	// each location has its own incident, opened and resolved by its own
+	// runs, and routes may match it by location.
+	PerLocation *bool
 }
 
 // Action names the one thing a step does.

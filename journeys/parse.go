@@ -313,10 +313,10 @@ func (p *parser) device(n *yaml.Node) Device {
 }
 
 // alert reads {after, resolve_after, degraded_after, severity, remind_every,
-// recheck, locations} or {failures, within}.
+// recheck, locations, per_location} or {failures, within}.
 func (p *parser) alert(n *yaml.Node) Alert {
 	o, _ := p.obj(n, "alert", []string{"after", "resolve_after", "degraded_after", "severity", "remind_every", "failures",
-		"within", "recheck", "locations"})
+		"within", "recheck", "locations", "per_location"})
 	var a Alert
 	for k, dst := range map[string]*int{"after": &a.After, "resolve_after": &a.ResolveAfter,
 		"degraded_after": &a.DegradedAfter, "failures": &a.Failures, "within": &a.Within, "locations": &a.Locations} {
@@ -338,6 +338,10 @@ func (p *parser) alert(n *yaml.Node) Alert {
 	if v := o.get("recheck"); v != nil {
 		a.Recheck, _ = p.duration(v, "alert.recheck")
 	}
+	if v := o.get("per_location"); v != nil {
+		b := p.boolean(v, "alert.per_location")
+		a.PerLocation = &b
+	}
 	switch {
 	case o.has("failures") != o.has("within"):
 		p.errorf(n, "alert: failures and within go together, like {failures: 3, within: 5}")
@@ -345,6 +349,8 @@ func (p *parser) alert(n *yaml.Node) Alert {
 		p.errorf(n, "alert: failures %d cannot exceed within %d", a.Failures, a.Within)
 	case o.has("after") && o.has("failures"):
 		p.errorf(n, "alert: give after or {failures, within}, not both")
+	case a.Locations > 1 && a.PerLocation != nil && *a.PerLocation:
+		p.errorf(n, "alert: per_location gives each location its own incident, while locations: %d asks %[1]d to fail together; give one or the other", a.Locations)
 	}
 	return a
 }

@@ -102,6 +102,7 @@ func policy(c config.Alert, j *journeys.Journey) alert.Policy {
 	p := alert.Policy{
 		AlertPolicy: results.AlertPolicy{After: c.After, ResolveAfter: c.ResolveAfter, DegradedAfter: c.DegradedAfter},
 		Locations:   c.Locations,
+		PerLocation: c.PerLocation,
 		RemindEvery: c.RemindEvery,
 		Recheck:     c.Recheck,
 	}
@@ -117,6 +118,12 @@ func policy(c config.Alert, j *journeys.Journey) alert.Policy {
 		if o.v > 0 {
 			*o.dst = o.v
 		}
+	}
+	if a.PerLocation != nil {
+		p.PerLocation = *a.PerLocation
+	}
+	if p.PerLocation && a.Locations == 0 {
+		p.Locations = 0 // the config's quorum is for journeys alerting as one
 	}
 	if a.Severity != "" {
 		p.Severity = results.Severity(a.Severity)

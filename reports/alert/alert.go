@@ -33,7 +33,10 @@ import (
 // told again (RemindEvery, 0 for never unless its route says).
 type Policy struct {
 	results.AlertPolicy
-	Locations   int
+	Locations int
+	// PerLocation gives each location its own site incident (Locations
+	// then does not apply).
+	PerLocation bool
 	RemindEvery time.Duration
 	// Recheck is how soon a failing journey runs again (see ObserveTx),
 	// when its next slot is further away.
@@ -179,14 +182,17 @@ func (m *Manager) observeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journe
 	if run.Maintenance != "" {
 		return false, nil
 	}
-	sev := siteSeverity(states, p.Locations)
-	open, err := st.OpenIncidentTx(ctx, tx, j.Name, "", results.IncidentSite)
+	where, sev := "", siteSeverity(states, p.Locations)
+	if p.PerLocation {
+		where, sev = run.Location, states[run.Location].State.Site
+	}
+	open, err := st.OpenIncidentTx(ctx, tx, j.Name, where, results.IncidentSite)
 	if err != nil {
 		return false, err
 	}
 	switch {
 	case open == nil && sev != results.SeverityNone:
-		return true, m.openTx(ctx, tx, j, run, results.IncidentSite, "", sev, now)
+		return true, m.openTx(ctx, tx, j, run, results.IncidentSite, where, sev, now)
 	case open == nil:
 		return false, nil
 	case sev == results.SeverityNone:
@@ -372,7 +378,7 @@ func (m *Manager) closeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey,
 	if inc.Kind == results.IncidentSite && run == nil {
 		// A person says the site works: the policy starts afresh, so the
 		// next failures open a new incident rather than none.
-		if err := m.resetTx(ctx, tx, j.Name, now); err != nil {
+		if err := m.resetTx(ctx, tx, j.Name, inc.Location, now); err != nil {
 			return err
 		}
 	}
@@ -384,12 +390,15 @@ func (m *Manager) closeTx(ctx context.Context, tx *sqlx.Tx, j *journeys.Journey,
 }
 
 // resetTx forgets the journey's site alert state in every location.
-func (m *Manager) resetTx(ctx context.Context, tx *sqlx.Tx, journey string, now time.Time) error {
+func (m *Manager) resetTx(ctx context.Context, tx *sqlx.Tx, journey, location string, now time.Time) error {
 	states, err := m.o.Store.AlertStatesTx(ctx, tx, journey)
 	if err != nil {
 		return err
 	}
 	for loc, s := range states {
+		if location != "" && loc != location {
+			continue // an incident of one location: the others keep theirs
+		}
 		s.State.Site, s.State.Failing, s.State.Slow, s.Recent = results.SeverityNone, false, false, nil
 		if err := m.o.Store.SetAlertStateTx(ctx, tx, journey, loc, s, now); err != nil {
 			return err

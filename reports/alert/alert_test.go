@@ -571,3 +571,81 @@ func TestRemedyPacing(t *testing.T) {
 		}
 	})
 }
+
+// TestLocations: with a quorum (locations: 2) one location failing opens
+// nothing and two failing at once open one incident for the journey,
+// which resolves when one of them passes again; per location, each
+// location opens and resolves its own incident, and a route can send it
+// to that location's team.
+func TestLocations(t *testing.T) {
+	type step struct {
+		location string
+		outcome  results.Outcome
+		open     string // the open incidents' locations afterwards, "-" for the journey's
+	}
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		steps  []step
+	}{
+		{"quorum", Policy{Locations: 2}, []step{
+			{"eu-west", results.Failed, ""},
+			{"eu-west", results.Failed, ""}, // one probe's network is not an outage
+			{"us-east", results.Failed, ""},
+			{"us-east", results.Failed, "-"},
+			{"eu-west", results.Failed, "-"},
+			{"eu-west", results.Passed, ""},
+		}},
+		{"per location", Policy{PerLocation: true}, []step{
+			{"eu-west", results.Failed, ""},
+			{"eu-west", results.Failed, "eu-west"},
+			{"us-east", results.Failed, "eu-west"},
+			{"us-east", results.Failed, "eu-west us-east"},
+			{"eu-west", results.Passed, "us-east"},
+			{"us-east", results.Error, "us-east"},
+			{"us-east", results.Passed, ""},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, st *store.Store) {
+				f := newFixture(t, st, Options{
+					Policy: func(*journeys.Journey) Policy { return tc.policy },
+					Routes: []Route{
+						{Match: Match{Location: "us-east"}, Levels: []Level{{To: []string{"us-team"}}}},
+						{Levels: []Level{{To: []string{"desk"}}}},
+					},
+					Channels: map[string]notify.Channel{"us-team": notify.NewTerminal(io.Discard), "desk": notify.NewTerminal(io.Discard)},
+				}, false)
+				for i, s := range tc.steps {
+					f.run(t, s.outcome, func(r *results.Run) { r.Location = s.location })
+					var open []string
+					for _, inc := range f.incidents(t, false) {
+						if inc.Kind != results.IncidentSite {
+							continue
+						}
+						where := inc.Location
+						if where == "" {
+							where = "-"
+						}
+						open = append(open, where)
+					}
+					slices.Sort(open)
+					if got := strings.Join(open, " "); got != s.open {
+						t.Fatalf("after run %d (%s %s): open incidents in %q, want %q", i+1, s.location, s.outcome, got, s.open)
+					}
+				}
+				for _, inc := range f.incidents(t, true) {
+					want := "desk"
+					if inc.Location == "us-east" {
+						want = "us-team"
+					}
+					for _, e := range f.timeline(t, inc.ID) {
+						if e.Kind == results.EventNotification && e.Channel != want {
+							t.Errorf("%s (%q) was sent to %s, want %s", inc.Ref(), inc.Location, e.Channel, want)
+						}
+					}
+				}
+			})
+		})
+	}
+}

@@ -193,6 +193,10 @@ type Alert struct {
 	// Locations is how many locations must fail at once to open an
 	// incident (one probe's network is not an outage); unset is 1.
 	Locations int `mapstructure:"locations"`
+	// PerLocation gives each location its own incident, opened and
+	// resolved by its own runs, which routes can match by location;
+	// unset, a journey has one incident for all its locations.
+	PerLocation bool `mapstructure:"per_location"`
 	// Recheck is how soon a failing journey runs again when its next slot
 	// is further away.
 	Recheck time.Duration `mapstructure:"recheck"`

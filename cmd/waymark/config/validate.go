@@ -85,6 +85,9 @@ func validate(c *Config, l *locator) ErrorList {
 	for i, r := range c.Routes {
 		v.route(fmt.Sprintf("routes[%d]", i), r, c.Channels, names)
 	}
+	if c.Alert.PerLocation && c.Alert.Locations > 1 {
+		v.report("alert.per_location", "gives each location its own incident, while alert.locations: %d asks %[1]d to fail together; set one or the other", c.Alert.Locations)
+	}
 	for i, w := range c.Maintenance {
 		v.window(fmt.Sprintf("maintenance[%d]", i), w)
 	}
