@@ -27,6 +27,7 @@ import (
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
 	"github.com/waymarkhq/waymark/results/store/storetest"
+	"github.com/waymarkhq/waymark/runner/browser/browsertest"
 	"github.com/waymarkhq/waymark/runner/schedule"
 )
 
@@ -36,6 +37,7 @@ type hookReceiver struct {
 	mu   sync.Mutex
 	fail int
 	got  []notify.Payload
+	url  string // where it listens, once a test serves it
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -386,4 +388,99 @@ func waitRuns(t *testing.T, st *store.Store, journey string, n int, after time.T
 		}
 		return len(rs) == n && rs[n-1].StartedAt.After(after)
 	})
+}
+
+// TestServeBrowserKilled kills the browser `waymark serve` drives while a
+// run is loading the shop's home page, and keeps it down: the cut run
+// and the ones after it are the monitor's errors, so no site incident
+// opens and the site's owner hears nothing; after three of them a monitor
+// incident goes to the operators' route only, and it resolves once the
+// browser is back. On SQLite and PostgreSQL.
+func TestServeBrowserKilled(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testServeBrowserKilled(t, filepath.Join(t.TempDir(), "w.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testServeBrowserKilled(t, storetest.PostgresURL(t))
+	})
+}
+
+func testServeBrowserKilled(t *testing.T, db string) {
+	_, base, inFlight := watchedShop(t, "home=slow:1500ms")
+	remote := browsertest.Start(t, 0)
+	owner, ops := &hookReceiver{}, &hookReceiver{}
+	for _, h := range []*hookReceiver{owner, ops} {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		h.url = srv.URL
+	}
+	dir := t.TempDir()
+	jdir := journeyDir(t, map[string]string{"home.yaml": serveJourney("home", "2s", "Trailhead")})
+	cfg := filepath.Join(dir, "waymark.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`database: %q
+journeys: [%s]
+server: {listen: %s}
+shutdown_timeout: 10s
+browser: {url: %q, max_concurrent: 1}
+channels:
+  owner: {type: webhook, url: %q}
+  ops: {type: webhook, url: %q}
+routes:
+  - {match: {kind: monitor}, to: [ops]}
+  - {to: [owner]}
+`, db, jdir, freeAddr(t), remote.HTTPURL(), owner.url, ops.url))
+	env := map[string]string{"SHOP_URL": base}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := startServe(t, ctx, env, cfg)
+	st := openStore(t, db)
+
+	waitFor(t, "a passing run", 60*time.Second, func() bool {
+		rs, _ := st.Runs(t.Context(), store.RunFilter{Journey: "home", Outcome: results.Passed})
+		return len(rs) > 0
+	})
+	waitFor(t, "a run loading the home page", 30*time.Second, func() bool { return inFlight.Load() > 0 })
+	killed := time.Now()
+	remote.Kill()
+	waitFor(t, "the monitor incident's message to ops", 90*time.Second, func() bool { return len(ops.events()) == 1 })
+	if got := ops.events()[0]; !strings.HasPrefix(got, "monitor_down WM-") {
+		t.Errorf("ops got %q, want monitor_down", got)
+	}
+	browsertest.Start(t, remote.Port)
+	back := time.Now()
+	waitFor(t, "the monitor incident's resolution", 90*time.Second, func() bool { return len(ops.events()) == 2 })
+	cancel()
+	if r := await(t, done, 60*time.Second); r.code != reports.ExitOK {
+		t.Fatalf("exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+
+	if got := owner.events(); len(got) != 0 {
+		t.Errorf("the site's owner was told %v: a browser killed is the monitor's trouble", got)
+	}
+	list, err := st.Incidents(t.Context(), store.IncidentFilter{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Kind != results.IncidentMonitor || list[0].State != results.IncidentResolved {
+		t.Errorf("incidents %+v, want one monitor incident, resolved", list)
+	}
+	cut := false
+	for _, r := range storedRuns(t, st) {
+		switch {
+		case r.Outcome == results.Failed:
+			t.Errorf("run %s failed (%s: %s): a killed browser is never the site's failure", r.ID, r.Cause, r.Error)
+		case r.StartedAt.Before(killed) && r.FinishedAt.After(killed):
+			cut = true
+			if r.Outcome != results.Error || r.Cause != results.CauseMonitor {
+				t.Errorf("the run cut by the kill: %s (%s: %s), want an error of the monitor", r.Outcome, r.Cause, r.Error)
+			}
+		case r.StartedAt.After(killed) && r.FinishedAt.Before(back) && r.Outcome != results.Error:
+			t.Errorf("run %s with the browser gone: %s, want error", r.ID, r.Outcome)
+		}
+	}
+	if !cut {
+		t.Error("no run was cut by the kill")
+	}
 }
