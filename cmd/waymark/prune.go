@@ -98,10 +98,11 @@ func writePruneReport(w io.Writer, rep store.PruneReport) {
 		fmt.Fprintln(w, "removed nothing")
 		return
 	}
-	fmt.Fprintf(w, "removed %s (%s, %s), %s (%s), %s, %s\n",
+	fmt.Fprintf(w, "removed %s (%s, %s), %s (%s), %s, %s, %s\n",
 		plural(rep.Runs, "run"), plural(rep.Steps, "step"), plural(rep.Artifacts, "artifact"),
 		plural(rep.Blobs, "stored file"), byteSize(rep.BlobBytes),
-		plural(rep.Aggregates, "hourly aggregate"), plural(rep.SlotMisses, "missed slot"))
+		plural(rep.Aggregates, "hourly aggregate"), plural(rep.SlotMisses, "missed slot"),
+		plural(rep.Maintenance, "maintenance window"))
 }
 
 // plural is "1 run" or "2 runs".
@@ -180,7 +181,7 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	rep, err := w.st.Prune(ctx, w.retention, w.now())
 	attrs := []any{
 		"hours_aggregated", rep.HoursAggregated, "runs", rep.Runs, "steps", rep.Steps, "artifacts", rep.Artifacts,
-		"blobs", rep.Blobs, "blob_bytes", rep.BlobBytes, "aggregates", rep.Aggregates, "slot_misses", rep.SlotMisses,
+		"blobs", rep.Blobs, "blob_bytes", rep.BlobBytes, "aggregates", rep.Aggregates, "slot_misses", rep.SlotMisses, "maintenance", rep.Maintenance,
 		"took", time.Since(start).Round(time.Millisecond),
 	}
 	switch {

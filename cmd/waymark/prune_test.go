@@ -84,7 +84,7 @@ func TestPrune(t *testing.T) {
 		{"the defaults", nil, []string{
 			"keeping runs 30d, failed and error runs 90d, hourly aggregates 400d",
 			"aggregated 4 hours of runs",
-			"removed 3 runs (3 steps, 3 artifacts), 2 stored files (17 B), 0 hourly aggregates, 0 missed slots",
+			"removed 3 runs (3 steps, 3 artifacts), 2 stored files (17 B), 0 hourly aggregates, 0 missed slots, 0 maintenance windows",
 		}, []string{"p0", "p10", "f40"}},
 		{"runs kept forever, failures too", map[string]string{"WAYMARK_RETENTION_RUNS": "0"}, []string{
 			"keeping runs forever, failed and error runs forever, hourly aggregates 400d",
@@ -94,7 +94,7 @@ func TestPrune(t *testing.T) {
 		{"failures kept no shorter than runs", map[string]string{"WAYMARK_RETENTION_RUNS": "50d", "WAYMARK_RETENTION_FAILURES": "1d"}, []string{
 			"keeping runs 50d, failed and error runs 50d, hourly aggregates 400d",
 			"aggregated 4 hours of runs",
-			"removed 2 runs (2 steps, 2 artifacts), 2 stored files (17 B), 0 hourly aggregates, 0 missed slots",
+			"removed 2 runs (2 steps, 2 artifacts), 2 stored files (17 B), 0 hourly aggregates, 0 missed slots, 0 maintenance windows",
 		}, []string{"p0", "p10", "f40", "p40"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +210,7 @@ func TestPruneJob(t *testing.T) {
 	if got := storedRunIDs(t, db); fmt.Sprint(got) != "[p0 p10 f40]" {
 		t.Errorf("runs left %v, want [p0 p10 f40]", got)
 	}
-	want := "level=INFO msg=pruned hours_aggregated=4 runs=3 steps=3 artifacts=3 blobs=2 blob_bytes=17 aggregates=0 slot_misses=0 took="
+	want := "level=INFO msg=pruned hours_aggregated=4 runs=3 steps=3 artifacts=3 blobs=2 blob_bytes=17 aggregates=0 slot_misses=0 maintenance=0 took="
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("logs lack %q:\n%s", want, logs.String())
 	}

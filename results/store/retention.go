@@ -57,11 +57,14 @@ type PruneReport struct {
 	Aggregates int64
 	// SlotMisses counts the skipped and dropped slots forgotten.
 	SlotMisses int64
+	// Maintenance counts the windows made on the spot forgotten: those
+	// over for longer than runs are kept, as the runs they marked are gone.
+	Maintenance int64
 }
 
 // Removed reports whether anything was removed.
 func (r PruneReport) Removed() bool {
-	return r.Runs+r.Steps+r.Artifacts+r.Blobs+r.Aggregates+r.SlotMisses > 0
+	return r.Runs+r.Steps+r.Artifacts+r.Blobs+r.Aggregates+r.SlotMisses+r.Maintenance > 0
 }
 
 const (
@@ -84,7 +87,8 @@ const (
 // runs being saved never wait long, the runs older than r.Runs except the
 // failed and error ones, those older than r.Failures, with their steps and
 // artifacts, the artifact contents no artifact refers to any more, the
-// skipped and dropped slots older than r.Runs, and the aggregates older
+// skipped and dropped slots and the maintenance windows made on the spot
+// over for longer than r.Runs, and the aggregates older
 // than r.Aggregates. A run is never deleted before its hour is aggregated.
 //
 // Prune is safe to run while runs are saved, and on several agents at
@@ -130,6 +134,11 @@ func (s *Store) prune(ctx context.Context, r Retention, now time.Time, batch int
 		rep.SlotMisses += n
 		if err != nil {
 			return rep, fmt.Errorf("prune missed slots before %s: %w", fromMS(cut), err)
+		}
+		n, err = s.deleteBatches(ctx, batch, `maintenance`, `(id)`, `ends_at < ?`, cut)
+		rep.Maintenance += n
+		if err != nil {
+			return rep, fmt.Errorf("prune maintenance windows over before %s: %w", fromMS(cut), err)
 		}
 	}
 	if r.Aggregates > 0 {

@@ -214,6 +214,13 @@ func TestPruneRetention(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Windows made on the spot: one over 31 days ago, one 29 days ago.
+		for _, end := range []time.Duration{31 * day, 29 * day} {
+			if _, err := s.StartMaintenance(ctx, results.Maintenance{Match: results.MaintenanceMatch{Tag: "shop"},
+				From: ago(end + time.Hour), To: ago(end), CreatedAt: ago(end + time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// An incident whose timeline names runs that go.
 		execSQL(t, s, `INSERT INTO incidents (journey, kind, severity, state, opened_at, first_run, last_run, first_failure_at)
 			VALUES ('checkout', 'site', 'critical', 'resolved', ?, 'r100-failed', 'r40-failed', ?)`, ago(100*day).UnixMilli(), ago(100*day).UnixMilli())
@@ -234,7 +241,7 @@ func TestPruneRetention(t *testing.T) {
 		assertEqual(t, "report", rep, PruneReport{
 			Runs: 6, Steps: 8, Artifacts: 6, Blobs: 4, BlobBytes: goneBytes,
 			Aggregates: 2, // the journey's and the step's of 500 days ago
-			SlotMisses: 1,
+			SlotMisses: 1, Maintenance: 1,
 		})
 
 		var left []string
@@ -287,7 +294,7 @@ func TestPruneRetention(t *testing.T) {
 		// 51 days later the failures of 40 days ago are past 90 days, the
 		// passed run of 10 days ago past 30, and its screenshot goes.
 		later := prune(t, s, r, now.Add(51*day), 500)
-		assertEqual(t, "report 51 days later", later, PruneReport{Runs: 3, Steps: 4, Artifacts: 2, Blobs: 1, BlobBytes: int64(len(shared)), SlotMisses: 1})
+		assertEqual(t, "report 51 days later", later, PruneReport{Runs: 3, Steps: 4, Artifacts: 2, Blobs: 1, BlobBytes: int64(len(shared)), SlotMisses: 1, Maintenance: 1})
 	})
 }
 
