@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 	root.AddCommand(a.runCmd(), a.validateCmd(), a.serveCmd(), a.demoCmd(), a.runsCmd(), a.statusCmd())
 	root.AddCommand(a.maintenanceCmd(), a.incidentsCmd())
-	root.AddCommand(a.pruneCmd())
+	root.AddCommand(a.pruneCmd(), a.reportCmd())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -571,101 +571,12 @@ func (s *Store) advance(ctx context.Context, until int64) error {
 // hour from hour (unix ms) from the raw rows, writes them (replacing any
 // earlier ones of the same keys, so an hour aggregated twice counts its
 // runs once) a batch per transaction, and moves the watermark past it.
-// The percentiles are computed here rather than in SQL so that they are
-// exact and the same on both dialects.
 func (s *Store) aggregateHour(ctx context.Context, hour int64, batch int) error {
 	end := hour + hourMS
-	// The rows are read one at a time: an hour of a busy monitor is
-	// hundreds of thousands of runs, and only their durations are kept.
-	type journeyKey struct{ journey, location string }
-	jrows := map[journeyKey]*journeyHourRow{}
-	jdur := map[journeyKey][]int64{}
-	err := eachRow(ctx, s.db, `SELECT journey, location, outcome, duration_ms FROM runs
-		WHERE started_at >= ? AND started_at < ? AND NOT retried`, []any{hour, end}, func(rows *sqlx.Rows) error {
-		var k journeyKey
-		var outcome results.Outcome
-		var d int64
-		if err := rows.Scan(&k.journey, &k.location, &outcome, &d); err != nil {
-			return err
-		}
-		row := jrows[k]
-		if row == nil {
-			row = &journeyHourRow{Journey: k.journey, Location: k.location, Hour: hour}
-			jrows[k] = row
-		}
-		row.Runs++
-		switch outcome {
-		case results.Passed:
-			row.Passed++
-		case results.Degraded:
-			row.Degraded++
-		case results.Failed:
-			row.Failed++
-		case results.Error:
-			row.Errors++
-		case results.Aborted:
-			row.Aborted++
-		}
-		if checkedSite(outcome) {
-			jdur[k] = append(jdur[k], d)
-		}
-		return nil
-	})
+	jout, sout, err := s.summarise(ctx, hour, end, nil)
 	if err != nil {
-		return fmt.Errorf("read runs: %w", err)
+		return err
 	}
-	type stepKey struct {
-		journey string
-		index   int
-		name    string
-	}
-	srows := map[stepKey]*stepHourRow{}
-	sdur := map[stepKey][]int64{}
-	err = eachRow(ctx, s.db, `SELECT r.journey, s.idx, s.name, s.status, s.duration_ms
-		FROM runs r JOIN steps s ON s.run_id = r.id
-		WHERE r.started_at >= ? AND r.started_at < ? AND NOT r.retried AND s.status IN (?, ?, ?)`,
-		[]any{hour, end, results.StepPassed, results.StepDegraded, results.StepFailed}, func(rows *sqlx.Rows) error {
-			var k stepKey
-			var status results.Status
-			var d int64
-			if err := rows.Scan(&k.journey, &k.index, &k.name, &status, &d); err != nil {
-				return err
-			}
-			row := srows[k]
-			if row == nil {
-				row = &stepHourRow{Journey: k.journey, Index: k.index, Name: k.name, Hour: hour}
-				srows[k] = row
-			}
-			row.Runs++
-			if status == results.StepFailed {
-				row.Failures++
-			}
-			sdur[k] = append(sdur[k], d)
-			return nil
-		})
-	if err != nil {
-		return fmt.Errorf("read steps: %w", err)
-	}
-
-	// Written in key order, so that on PostgreSQL two agents aggregating
-	// the same hour lock rows in the same order.
-	var jout []journeyHourRow
-	for k, row := range jrows {
-		row.P50MS, row.P95MS, row.MaxMS = percentiles(jdur[k])
-		jout = append(jout, *row)
-	}
-	slices.SortFunc(jout, func(a, b journeyHourRow) int {
-		return cmp.Or(strings.Compare(a.Journey, b.Journey), strings.Compare(a.Location, b.Location))
-	})
-	var sout []stepHourRow
-	for k, row := range srows {
-		row.P50MS, row.P95MS, row.MaxMS = percentiles(sdur[k])
-		sout = append(sout, *row)
-	}
-	slices.SortFunc(sout, func(a, b stepHourRow) int {
-		return cmp.Or(strings.Compare(a.Journey, b.Journey), cmp.Compare(a.Index, b.Index), strings.Compare(a.Name, b.Name))
-	})
-
 	if err := upsertBatches(ctx, s, batch, jout, `INSERT INTO journey_hours (`+journeyHourColumns+`)
 		VALUES (:journey, :location, :hour, :runs, :passed, :degraded, :failed, :errors, :aborted, :p50_ms, :p95_ms, :max_ms)
 		ON CONFLICT (journey, location, hour) DO UPDATE SET runs = excluded.runs, passed = excluded.passed,
@@ -680,6 +591,116 @@ func (s *Store) aggregateHour(ctx context.Context, hour int64, batch int) error 
 		return fmt.Errorf("write step aggregates: %w", err)
 	}
 	return s.advance(ctx, end)
+}
+
+// summarise computes, from the raw rows, the hourly aggregates of the
+// runs that started from from until until (unix ms), of the journeys
+// named (nil: every journey), sorted by key. Aggregation writes what it
+// returns for one hour; reports use it for the hours not aggregated yet,
+// so both read the same figures. The percentiles are computed here rather
+// than in SQL so that they are exact and the same on both dialects.
+func (s *Store) summarise(ctx context.Context, from, until int64, journeys []string) ([]journeyHourRow, []stepHourRow, error) {
+	only, onlyArgs := inJourneys("r.journey", journeys)
+	// The rows are read one at a time: an hour of a busy monitor is
+	// hundreds of thousands of runs, and only their durations are kept.
+	type journeyKey struct {
+		journey, location string
+		hour              int64
+	}
+	jrows := map[journeyKey]*journeyHourRow{}
+	jdur := map[journeyKey][]int64{}
+	err := eachRow(ctx, s.db, `SELECT r.journey, r.location, r.started_at, r.outcome, r.duration_ms FROM runs r
+		WHERE r.started_at >= ? AND r.started_at < ? AND NOT r.retried`+only, append([]any{from, until}, onlyArgs...),
+		func(rows *sqlx.Rows) error {
+			var k journeyKey
+			var outcome results.Outcome
+			var d int64
+			if err := rows.Scan(&k.journey, &k.location, &k.hour, &outcome, &d); err != nil {
+				return err
+			}
+			k.hour = floorHour(k.hour)
+			row := jrows[k]
+			if row == nil {
+				row = &journeyHourRow{Journey: k.journey, Location: k.location, Hour: k.hour}
+				jrows[k] = row
+			}
+			row.Runs++
+			switch outcome {
+			case results.Passed:
+				row.Passed++
+			case results.Degraded:
+				row.Degraded++
+			case results.Failed:
+				row.Failed++
+			case results.Error:
+				row.Errors++
+			case results.Aborted:
+				row.Aborted++
+			}
+			if checkedSite(outcome) {
+				jdur[k] = append(jdur[k], d)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read runs: %w", err)
+	}
+	type stepKey struct {
+		journey string
+		index   int
+		name    string
+		hour    int64
+	}
+	srows := map[stepKey]*stepHourRow{}
+	sdur := map[stepKey][]int64{}
+	err = eachRow(ctx, s.db, `SELECT r.journey, s.idx, s.name, r.started_at, s.status, s.duration_ms
+		FROM runs r JOIN steps s ON s.run_id = r.id
+		WHERE r.started_at >= ? AND r.started_at < ? AND NOT r.retried AND s.status IN (?, ?, ?)`+only,
+		append([]any{from, until, results.StepPassed, results.StepDegraded, results.StepFailed}, onlyArgs...),
+		func(rows *sqlx.Rows) error {
+			var k stepKey
+			var status results.Status
+			var d int64
+			if err := rows.Scan(&k.journey, &k.index, &k.name, &k.hour, &status, &d); err != nil {
+				return err
+			}
+			k.hour = floorHour(k.hour)
+			row := srows[k]
+			if row == nil {
+				row = &stepHourRow{Journey: k.journey, Index: k.index, Name: k.name, Hour: k.hour}
+				srows[k] = row
+			}
+			row.Runs++
+			if status == results.StepFailed {
+				row.Failures++
+			}
+			sdur[k] = append(sdur[k], d)
+			return nil
+		})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read steps: %w", err)
+	}
+
+	// Sorted by key, so that on PostgreSQL two agents aggregating the same
+	// hour lock rows in the same order.
+	var jout []journeyHourRow
+	for k, row := range jrows {
+		row.P50MS, row.P95MS, row.MaxMS = percentiles(jdur[k])
+		jout = append(jout, *row)
+	}
+	slices.SortFunc(jout, func(a, b journeyHourRow) int {
+		return cmp.Or(strings.Compare(a.Journey, b.Journey), strings.Compare(a.Location, b.Location), cmp.Compare(a.Hour, b.Hour))
+	})
+	var sout []stepHourRow
+	for k, row := range srows {
+		row.P50MS, row.P95MS, row.MaxMS = percentiles(sdur[k])
+		sout = append(sout, *row)
+	}
+	slices.SortFunc(sout, func(a, b stepHourRow) int {
+		return cmp.Or(strings.Compare(a.Journey, b.Journey), cmp.Compare(a.Index, b.Index), strings.Compare(a.Name, b.Name),
+			cmp.Compare(a.Hour, b.Hour))
+	})
+	return jout, sout, nil
 }
 
 // eachRow runs query (with ? placeholders) on db and calls fn on each row
