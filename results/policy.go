@@ -5,7 +5,10 @@ type Severity string
 
 // Severities, from none to worst.
 const (
-	SeverityNone     Severity = ""
+	SeverityNone Severity = ""
+	// SeverityInfo is no incident: a forecast that a step will cross its
+	// warn threshold (see ForecastStep). Routes match it like the others.
+	SeverityInfo     Severity = "info"
 	SeverityWarning  Severity = "warning"  // the site is slow or an optional step fails
 	SeverityCritical Severity = "critical" // the site fails
 )

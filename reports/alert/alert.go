@@ -1,5 +1,6 @@
 // Package alert turns kept runs into incidents and incidents into
-// messages: in the transaction that keeps a run it folds the run into its
+// messages, and warns before a step crosses its threshold (forecast.go):
+// in the transaction that keeps a run it folds the run into its
 // journey's alert state (results' incident policy), opens, escalates,
 // counts or resolves the journey's incident with its timeline, and inserts
 // one River job per message; River then delivers each message through its
@@ -67,6 +68,11 @@ type Options struct {
 	// Journey looks a journey up by name, for escalations and people's
 	// actions, which no run brings. nil: the journey is known by name only.
 	Journey func(name string) (*journeys.Journey, bool)
+	// Journeys lists the journeys served, for the daily forecast of their
+	// steps (see Forecast). nil: nothing is forecast.
+	Journeys func() []*journeys.Journey
+	// Forecast configures the daily forecast.
+	Forecast ForecastOptions
 	// PublicURL is where people reach the dashboard, for links; empty:
 	// messages carry no links.
 	PublicURL string

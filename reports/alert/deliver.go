@@ -24,9 +24,11 @@ func QueueFor(channel string) string { return "notify_" + channel }
 
 // deliverArgs is the job of one message to one channel.
 type deliverArgs struct {
-	// Message is the timeline entry recording the delivery.
+	// Message is the timeline entry recording the delivery; 0 for a
+	// forecast, which has no timeline: its delivery is logged.
 	Message int64 `json:"message"`
-	// Incident is the incident's ID, to carry its latest ticket id.
+	// Incident is the incident's ID, to carry its latest ticket id; 0 for
+	// a forecast.
 	Incident int64 `json:"incident"`
 	// Channel is the channel's name.
 	Channel string `json:"channel"`
@@ -68,10 +70,12 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 	st := m.o.Store
 	now := m.o.Now()
 	final := func(why string, err error) error {
-		if serr := st.SetDelivery(ctx, a.Message, results.DeliveryFailed, string(a.Event.Kind)+": "+why, now); serr != nil {
-			return serr
+		if a.Message != 0 {
+			if serr := st.SetDelivery(ctx, a.Message, results.DeliveryFailed, string(a.Event.Kind)+": "+why, now); serr != nil {
+				return serr
+			}
 		}
-		m.log.Warn("message not delivered", "incident", a.Event.Incident.Ref, "channel", a.Channel, "kind", a.Event.Kind, "error", why)
+		m.log.Warn("message not delivered", append(a.about(), "channel", a.Channel, "kind", a.Event.Kind, "error", why)...)
 		return river.JobCancel(err)
 	}
 	if age := time.Since(job.CreatedAt); age > m.o.MaxAge {
@@ -82,6 +86,20 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 		return final("channel "+a.Channel+" is no longer configured", errors.New("no such channel"))
 	}
 	ev := a.Event
+	if ev.Kind == notify.KindForecast {
+		// No incident, no ticket, no timeline: the log says what became
+		// of it.
+		receipt, err := ch.Deliver(ctx, ev)
+		switch {
+		case err == nil && receipt.Skipped:
+			m.log.Info("forecast not sent: the channel takes none", append(a.about(), "channel", a.Channel)...)
+			return nil
+		case err == nil:
+			m.log.Info("forecast delivered", append(a.about(), "channel", a.Channel, "answer", answer(receipt))...)
+			return nil
+		}
+		return d.retry(job, err, final)
+	}
 	if inc, err := st.Incident(ctx, a.Incident); err == nil && inc.TicketID != "" {
 		// A ticket opened by an earlier message of the incident: the desk
 		// updates that one.
@@ -107,6 +125,13 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 		}
 		return nil
 	}
+	return d.retry(job, err, final)
+}
+
+// retry decides what becomes of a failed attempt: recorded failed by
+// final when no retry can help or the attempts are spent, else retried
+// (after what the server asked for, when it did).
+func (d *deliverer) retry(job *river.Job[deliverArgs], err error, final func(why string, err error) error) error {
 	var de *notify.DeliveryError
 	if !errors.As(err, &de) || !de.Temporary {
 		return final(err.Error(), err)
@@ -114,14 +139,23 @@ func (d *deliverer) Work(ctx context.Context, job *river.Job[deliverArgs]) error
 	if job.Attempt >= job.MaxAttempts {
 		return final(fmt.Sprintf("%s (after %d attempts)", err, job.Attempt), err)
 	}
-	m.log.Info("message delivery failed, will retry", "incident", a.Event.Incident.Ref, "channel", a.Channel,
-		"attempt", job.Attempt, "error", err)
+	d.m.log.Info("message delivery failed, will retry", append(job.Args.about(), "channel", job.Args.Channel,
+		"attempt", job.Attempt, "error", err)...)
 	if de.RetryAfter > 0 {
 		// The server said when: River waits that long, and the attempt
 		// does not count against maxAttempts.
 		return river.JobSnooze(de.RetryAfter)
 	}
 	return err
+}
+
+// about are the log attributes naming what the message is about: its
+// incident, or the journey and step of a forecast.
+func (a deliverArgs) about() []any {
+	if f := a.Event.Forecast; a.Event.Kind == notify.KindForecast && f != nil {
+		return []any{"forecast", a.Event.Journey.Name, "step", f.Step}
+	}
+	return []any{"incident", a.Event.Incident.Ref}
 }
 
 // answer is what a timeline shows of a channel's answer.
@@ -148,18 +182,27 @@ func (m *Manager) AddWorkers(w *river.Workers) error {
 	if err := river.AddWorkerSafely(w, &deliverer{m: m}); err != nil {
 		return err
 	}
+	if err := river.AddWorkerSafely(w, &forecaster{m: m}); err != nil {
+		return err
+	}
 	return river.AddWorkerSafely(w, &escalator{m: m})
 }
 
 // Queues are a queue per channel (schedule.Jobs.Queues), each with
-// channelWorkers workers.
+// channelWorkers workers, and the forecast's when it is enabled.
 func (m *Manager) Queues() map[string]river.QueueConfig {
 	q := map[string]river.QueueConfig{}
 	for name := range m.o.Channels {
 		q[QueueFor(name)] = river.QueueConfig{MaxWorkers: channelWorkers, FetchPollInterval: m.o.ChannelPoll}
 	}
+	if m.forecasting() {
+		q[ForecastQueue] = river.QueueConfig{MaxWorkers: 1, FetchPollInterval: forecastPoll}
+	}
 	return q
 }
+
+// forecasting says whether the daily forecast is on.
+func (m *Manager) forecasting() bool { return m.o.Forecast.Enabled && m.o.Journeys != nil }
 
 // channelWorkers is how many messages one channel sends at once: River
 // fetches a queue's jobs at most every 100ms, so this bounds a channel to
@@ -168,12 +211,20 @@ func (m *Manager) Queues() map[string]river.QueueConfig {
 // its own workers.
 const channelWorkers = 10
 
-// Periodic is the escalation and reminder check, every EscalateEvery on
-// the leader (schedule.Jobs.Periodic).
+// Periodic are the jobs of the leader (schedule.Jobs.Periodic): the
+// escalation and reminder check every EscalateEvery, and, when
+// Options.Forecast says so, the forecast every ForecastEvery and at its
+// start.
 func (m *Manager) Periodic() []*river.PeriodicJob {
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(EscalateEvery),
+	jobs := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(EscalateEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return escalateArgs{}, nil },
 		&river.PeriodicJobOpts{ID: "escalate"})}
+	if m.forecasting() {
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(ForecastEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return forecastArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "forecast", RunOnStart: true}))
+	}
+	return jobs
 }
 
 // remedied records a remediation call on the incident's timeline and runs

@@ -98,17 +98,21 @@ func NewAction(s ActionSettings) (*Action, error) {
 	return a, nil
 }
 
-// Deliver makes the call once for e.
+// Deliver makes the call once for e. A forecast is skipped
+// (Receipt.Skipped): nothing has failed that a remediation could mend.
 func (a *Action) Deliver(ctx context.Context, e Event) (Receipt, error) {
 	if err := e.validate(); err != nil {
 		return Receipt{}, permanent(fmt.Errorf("action: %w", err))
+	}
+	if e.Kind == KindForecast {
+		return Receipt{Skipped: true}, nil
 	}
 	var body []byte
 	h := a.headers.Clone()
 	if a.tmpl != nil {
 		var err error
 		if body, err = a.render(&e); err != nil {
-			return Receipt{}, permanent(fmt.Errorf("action: %s event of %s: %w", e.Kind, e.Incident.Ref, err))
+			return Receipt{}, permanent(fmt.Errorf("action: %s event of %s: %w", e.Kind, e.about(), err))
 		}
 		if h.Get("Content-Type") == "" {
 			h.Set("Content-Type", "application/json")

@@ -1,6 +1,7 @@
-// Package notify tells people about incidents. One Event (what happened
-// to which incident, of which journey, because of which run, and who
-// acted) is rendered and delivered by each kind of Channel: Webhook
+// Package notify tells people about incidents, and warns them before one
+// (a forecast). One Event (what happened to which incident, of which
+// journey, because of which run, and who acted) is rendered and delivered
+// by each kind of Channel: Webhook
 // (documented JSON, optionally signed), Slack (Block Kit over an incoming
 // webhook), Email (SMTP, text and HTML, the screenshot inline), PagerDuty
 // (Events API v2), Action (a remediation call) and Terminal (one line per
@@ -112,7 +113,18 @@
 //	}
 //
 // event is opened, escalated, reminded, acknowledged, note, resolved,
-// monitor_down, monitor_up or test (failed_again is never sent). Optional
+// monitor_down, monitor_up or test (failed_again is never sent); or
+// forecast, a warning before any incident (testdata/webhook_forecast.json):
+// it has no incident object but a forecast one,
+//
+//	"summary": "Pay on guest-checkout: p95 1.9 s, +60 ms a day; crosses its 3 s warn threshold in about 18 days",
+//	"forecast": {"severity": "info", "step": {"number": 7, "name": "Pay"}, "p95_ms": 1900,
+//	  "slope_ms_per_day": 60, "warn_ms": 3000, "crosses_at": "2026-03-20T17:02:07Z",
+//	  "days_to_warn": 18, "days": 14},
+//	"links": {"journey": "https://waymark.example.com/journeys/guest-checkout"}
+//
+// and its journey's location is empty (a forecast is of every location's
+// runs together). Optional
 // fields are absent when unknown: id, the incident's times, ticket_id and
 // level, run (events no run caused), the run's cause, error, threshold_ms
 // and step, links (no server.public_url), by and note (events of a

@@ -7,7 +7,8 @@ import (
 	"github.com/waymarkhq/waymark/results"
 )
 
-// Kind is what happened to an incident, the reason a message is sent.
+// Kind is what happened to an incident, the reason a message is sent;
+// or KindForecast, a warning before any incident.
 type Kind string
 
 // Event kinds. A run that fails again while its incident is open
@@ -40,13 +41,19 @@ const (
 	// KindTest: a message sent on purpose to prove a channel works
 	// (`waymark demo`, a "send test" button); see TestEvent.
 	KindTest Kind = "test"
+	// KindForecast: no incident, a warning before one: a step's p95 is
+	// rising and is forecast to cross its warn threshold soon
+	// (Event.Forecast; the Incident is empty). Its severity is info.
+	// PagerDuty and action channels skip it: nobody is paged, and
+	// nothing is remedied, for what has not happened.
+	KindForecast Kind = "forecast"
 )
 
 // sent says whether Deliver accepts events of kind k.
 func (k Kind) sent() bool {
 	switch k {
 	case KindOpened, KindEscalated, KindReminded, KindAcknowledged, KindNote,
-		KindResolved, KindMonitorDown, KindMonitorUp, KindTest:
+		KindResolved, KindMonitorDown, KindMonitorUp, KindTest, KindForecast:
 		return true
 	}
 	return false
@@ -73,8 +80,9 @@ const (
 )
 
 // Event is one message about one incident: what happened, to which
-// incident, of which journey, because of which run, and who acted. Every
-// channel renders the same Event in its own format.
+// incident, of which journey, because of which run, and who acted; or a
+// forecast about one step of a journey, with no incident (KindForecast).
+// Every channel renders the same Event in its own format.
 //
 // Event carries no secret and channels add none to a body: the run's texts
 // (errors, expected and actual values, URLs) were masked by the runner
@@ -94,7 +102,7 @@ type Event struct {
 	// At is when it happened.
 	At time.Time
 	// Incident is the incident the event belongs to, as it stands after
-	// the event.
+	// the event; empty for a forecast.
 	Incident Incident
 	// Journey is the journey whose runs the incident is about.
 	Journey Journey
@@ -114,6 +122,25 @@ type Event struct {
 	By string
 	// Note is the person's note or reason.
 	Note string
+	// Forecast is what a forecast event says; nil for every other kind.
+	Forecast *Forecast
+}
+
+// Forecast is a step's p95 duration rising towards its warn threshold,
+// as the daily forecast fitted it from the hourly aggregates
+// (results.ForecastStep): "Pay on guest-checkout: p95 1.9 s, +60 ms a
+// day; crosses its 3 s warn threshold in about 18 days".
+type Forecast struct {
+	// Step is the step's 1-based index in its runs, StepName its name.
+	Step     int
+	StepName string
+	// P95 is the step's p95 as the trend has it at Event.At; Slope how
+	// much it grows a day; Warn the step's warn threshold.
+	P95, Slope, Warn time.Duration
+	// CrossesAt is when the trend reaches Warn.
+	CrossesAt time.Time
+	// Days is how many days of runs the trend is fitted on.
+	Days int
 }
 
 // Incident is the incident an Event is about.
@@ -183,6 +210,9 @@ type Links struct {
 	Incident   string
 	Run        string
 	Screenshot string
+	// Journey is the journey's page, where a forecast's step is charted;
+	// set for forecasts.
+	Journey string
 }
 
 // RunFrom is the Run of a stored run, with the step that decided it
@@ -221,15 +251,27 @@ func TestEvent(at time.Time) Event {
 }
 
 // validate refuses an event no channel can render: an unknown kind (which
-// includes failed_again, never sent) or one without an incident reference.
+// includes failed_again, never sent), an incident's event without an
+// incident reference, or a forecast without its forecast.
 func (e *Event) validate() error {
-	if !e.Kind.sent() {
-		return fmt.Errorf("event kind %q is not sent: want one of opened, escalated, reminded, acknowledged, note, resolved, monitor_down, monitor_up, test", e.Kind)
-	}
-	if e.Incident.Ref == "" {
+	switch {
+	case !e.Kind.sent():
+		return fmt.Errorf("event kind %q is not sent: want one of opened, escalated, reminded, acknowledged, note, resolved, monitor_down, monitor_up, test, forecast", e.Kind)
+	case e.Kind == KindForecast && e.Forecast == nil:
+		return fmt.Errorf("forecast event of %s without its forecast", e.Journey.Name)
+	case e.Kind != KindForecast && e.Incident.Ref == "":
 		return fmt.Errorf("%s event without an incident reference", e.Kind)
 	}
 	return nil
+}
+
+// about names what the event is about in errors and logs: the incident's
+// reference, or for a forecast the journey and step.
+func (e *Event) about() string {
+	if e.Kind == KindForecast && e.Forecast != nil {
+		return fmt.Sprintf("%s step %d", e.Journey.Name, e.Forecast.Step)
+	}
+	return e.Incident.Ref
 }
 
 // title is the journey as people read it: its title, else its name.

@@ -34,6 +34,10 @@ type PagerDutySettings struct {
 //     trigger updates the open alert, never opens a second one);
 //   - acknowledged acknowledges; resolved and monitor_up resolve;
 //   - note is skipped (the Events API has no notes): Receipt.Skipped;
+//   - forecast is skipped too: a forecast is no incident and wakes
+//     nobody; a PagerDuty alert would also stay open until someone
+//     resolves what has not happened. Forecasts belong in chat, mail or
+//     a desk's queue (a route with `match: {severity: info}`);
 //   - test triggers an info alert for WM-0 and resolves it at once.
 //
 // Severity: a critical site incident is critical, a warning warning, a
@@ -90,6 +94,8 @@ func (p *PagerDuty) Deliver(ctx context.Context, e Event) (Receipt, error) {
 		actions = []string{pdResolve}
 	case KindTest:
 		actions = []string{pdTrigger, pdResolve}
+	case KindForecast:
+		return Receipt{Skipped: true}, nil
 	default:
 		return Receipt{Skipped: true}, nil
 	}

@@ -31,8 +31,8 @@ type SlackSettings struct {
 }
 
 // Slack posts events to a Slack incoming webhook as a Block Kit message: a
-// header with the severity's symbol, the reference and the journey; what
-// happened; the failing step, its cause, error, expected and actual
+// header with the severity's symbol, the reference and the journey
+// (📈 Forecast and the journey for a forecast); what happened; the failing step, its cause, error, expected and actual
 // values and the other facts; the failure screenshot as an image when
 // there is a public URL for it; links to the run and the incident; and a
 // plain text fallback for notifications. Text from pages, journey files
@@ -62,7 +62,7 @@ func (s *Slack) Deliver(ctx context.Context, e Event) (Receipt, error) {
 	}
 	body, err := marshal(SlackMessageOf(&e))
 	if err != nil {
-		return Receipt{}, permanent(fmt.Errorf("slack: encode %s event of %s: %w", e.Kind, e.Incident.Ref, err))
+		return Receipt{}, permanent(fmt.Errorf("slack: encode %s event of %s: %w", e.Kind, e.about(), err))
 	}
 	resp, answer, err := s.http.send(ctx, http.Header{"Content-Type": {"application/json"}}, body)
 	if err != nil {
@@ -102,13 +102,20 @@ type SlackText struct {
 // SlackMessageOf is the Slack message for e.
 func SlackMessageOf(e *Event) SlackMessage {
 	m := SlackMessage{Text: results.Clip(slackEscape(e.Subject()), slackFallbackMax)}
-	header := symbol(e) + " " + oneLine(e.Incident.Ref, 40) + " · " + oneLine(e.Journey.title(), 100)
+	ref := oneLine(e.Incident.Ref, 40)
+	if e.Kind == KindForecast {
+		ref = "Forecast"
+	}
+	header := symbol(e) + " " + ref + " · " + oneLine(e.Journey.title(), 100)
 	m.Blocks = append(m.Blocks, SlackBlock{Type: "header",
 		Text: &SlackText{Type: "plain_text", Text: results.Clip(header, slackHeaderMax-20), Emoji: true}})
 
 	lead := "*" + slackEscape(capitalize(e.verb())) + "*"
 	if w := e.what(); w != "" {
 		lead += " — " + slackEscape(w)
+	}
+	if e.Kind == KindForecast && e.Forecast != nil {
+		lead += " — " + slackEscape(e.forecastText())
 	}
 	if e.Note != "" {
 		lead += "\n" + slackQuote(results.Clip(printable(e.Note), slackCodeMax))
@@ -144,7 +151,7 @@ func SlackMessageOf(e *Event) SlackMessage {
 			Title: &SlackText{Type: "plain_text", Text: results.Clip(alt, slackHeaderMax-20)}})
 	}
 	var links []string
-	for _, link := range []struct{ label, url string }{{"Run", l.Run}, {"Screenshot", l.Screenshot}, {"Incident", l.Incident}} {
+	for _, link := range []struct{ label, url string }{{"Run", l.Run}, {"Screenshot", l.Screenshot}, {"Incident", l.Incident}, {"Journey", l.Journey}} {
 		if link.url != "" {
 			links = append(links, "<"+slackLinkURL(link.url)+"|"+link.label+">")
 		}
@@ -169,6 +176,8 @@ func symbol(e *Event) string {
 		return "✅"
 	case e.Kind == KindTest:
 		return "🧪"
+	case e.Kind == KindForecast:
+		return "📈"
 	case e.Incident.Severity == results.SeverityCritical:
 		return "🔴"
 	case e.Incident.Severity == results.SeverityWarning:

@@ -40,7 +40,7 @@ func (t *Terminal) Deliver(ctx context.Context, e Event) (Receipt, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, err := io.WriteString(t.w, line); err != nil {
-		return Receipt{}, permanent(fmt.Errorf("terminal: write %s event of %s: %w", e.Kind, e.Incident.Ref, err))
+		return Receipt{}, permanent(fmt.Errorf("terminal: write %s event of %s: %w", e.Kind, e.about(), err))
 	}
 	return Receipt{}, nil
 }
@@ -48,10 +48,19 @@ func (t *Terminal) Deliver(ctx context.Context, e Event) (Receipt, error) {
 // TerminalLine is e in one line, escaped for a terminal:
 //
 //	10:02:07 WM-12 opened [critical] Guest checkout (eu-west): step 7 "Pay" failed (http): POST /pay answered 500 · run https://…
+//	10:02:07 forecast [info] Pay on guest-checkout: p95 1.9 s, +60 ms a day; crosses its 3 s warn threshold in about 18 days
 func TerminalLine(e *Event) string {
 	var b strings.Builder
 	if !e.At.IsZero() {
 		b.WriteString(e.At.Format("15:04:05") + " ")
+	}
+	if e.Kind == KindForecast && e.Forecast != nil {
+		// 10:02:07 forecast [info] Pay on guest-checkout: p95 1.9 s, +60 ms a day; crosses …
+		b.WriteString("forecast [info] " + termEscape(e.forecastText(), 2*maxTermPart))
+		if u := e.Links.Journey; u != "" {
+			b.WriteString(" · " + termEscape(u, maxTermPart))
+		}
+		return b.String()
 	}
 	b.WriteString(termEscape(oneLine(e.Incident.Ref, 40), 40) + " " + termEscape(e.verb(), maxTermPart))
 	if sev := e.Incident.Severity; sev != "" {

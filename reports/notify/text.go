@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,16 @@ const maxSummaryPart = 120
 //	WM-12 opened: Guest checkout — Pay failed (http)
 //	WM-12 acknowledged by ada: Guest checkout
 //
+// A forecast's summary is the forecast in a sentence:
+//
+//	Pay on guest-checkout: p95 1.9 s, +60 ms a day; crosses its 3 s warn threshold in about 18 days
+//
 // It holds no line break or control character, and each text in it is cut
 // to a readable length.
 func (e *Event) Summary() string {
+	if e.Kind == KindForecast && e.Forecast != nil {
+		return e.forecastText()
+	}
 	var b strings.Builder
 	b.WriteString(oneLine(e.Incident.Ref, maxSummaryPart))
 	b.WriteString(" ")
@@ -40,10 +48,63 @@ func (e *Event) Summary() string {
 // and PagerDuty summaries read: "[critical] WM-12 opened: Guest checkout —
 // Pay failed (http)".
 func (e *Event) Subject() string {
-	if sev := e.Incident.Severity; sev != results.SeverityNone {
+	if sev := e.severity(); sev != results.SeverityNone {
 		return "[" + oneLine(string(sev), 20) + "] " + e.Summary()
 	}
 	return e.Summary()
+}
+
+// severity is the incident's severity, or info for a forecast.
+func (e *Event) severity() results.Severity {
+	if e.Kind == KindForecast {
+		return results.SeverityInfo
+	}
+	return e.Incident.Severity
+}
+
+// forecastText is a forecast event in a sentence (see Summary).
+func (e *Event) forecastText() string {
+	f := e.Forecast
+	step := oneLine(f.StepName, maxSummaryPart)
+	if step == "" {
+		step = "step " + strconv.Itoa(f.Step)
+	}
+	journey := e.Journey.Name
+	if journey == "" {
+		journey = e.Journey.title()
+	}
+	return fmt.Sprintf("%s on %s: p95 %s, %s a day; crosses its %s warn threshold %s", step, oneLine(journey, maxSummaryPart),
+		seconds(f.P95), signed(f.Slope), seconds(f.Warn), inDays(f.CrossesAt.Sub(e.At)))
+}
+
+// seconds is a duration as forecasts say it: "850 ms" under a second,
+// else seconds to one decimal, "1.9 s", "3 s".
+func seconds(d time.Duration) string {
+	if d.Abs() < time.Second {
+		return strconv.FormatInt(d.Round(time.Millisecond).Milliseconds(), 10) + " ms"
+	}
+	return strconv.FormatFloat(math.Round(d.Seconds()*10)/10, 'f', -1, 64) + " s"
+}
+
+// signed is seconds with its sign: "+60 ms", "-1.2 s".
+func signed(d time.Duration) string {
+	if d < 0 {
+		return "-" + seconds(-d)
+	}
+	return "+" + seconds(d)
+}
+
+// inDays says how far ahead d is, to the day: "in about 18 days", "within
+// a day".
+func inDays(d time.Duration) string {
+	days := int(math.Round(d.Hours() / 24))
+	switch {
+	case days < 1:
+		return "within a day"
+	case days == 1:
+		return "in about 1 day"
+	}
+	return "in about " + strconv.Itoa(days) + " days"
 }
 
 // verb is what happened, as a summary says it.
@@ -71,6 +132,8 @@ func (e *Event) verb() string {
 		return "monitor up"
 	case KindTest:
 		return "test message"
+	case KindForecast:
+		return "forecast"
 	}
 	return oneLine(string(e.Kind), 40)
 }
@@ -140,7 +203,7 @@ func (e *Event) facts() []fact {
 		}
 	}
 	inc, j := &e.Incident, &e.Journey
-	sev := string(inc.Severity)
+	sev := string(e.severity())
 	if inc.Kind == IncidentMonitor {
 		sev = strings.TrimSpace(sev + " (monitor health)")
 	}
@@ -154,6 +217,19 @@ func (e *Event) facts() []fact {
 	add("Owner", j.Owner, false)
 	add("Location", j.Location, false)
 	add("Tags", strings.Join(j.Tags, ", "), false)
+	if f := e.Forecast; f != nil && e.Kind == KindForecast {
+		add("Step", fmt.Sprintf("%d %q", f.Step, f.StepName), false)
+		add("p95 now", seconds(f.P95), false)
+		trend := signed(f.Slope) + " a day"
+		if f.Days > 0 {
+			trend += fmt.Sprintf(" over %d %s of runs", f.Days, plural(f.Days, "day", "days"))
+		}
+		add("Trend", trend, false)
+		add("Warn threshold", seconds(f.Warn), false)
+		if !f.CrossesAt.IsZero() {
+			add("Crosses it", stamp(f.CrossesAt)+" ("+inDays(f.CrossesAt.Sub(e.At))+")", false)
+		}
+	}
 	if r := e.Run; r != nil {
 		if s := r.Step; s.Number > 0 {
 			add("Step", fmt.Sprintf("%d %q", s.Number, s.Name), false)

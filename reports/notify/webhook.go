@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,15 +34,21 @@ type Payload struct {
 	// can drop duplicates. Absent when the caller gave none.
 	ID string `json:"id,omitempty"`
 	// Event is what happened: opened, escalated, reminded, acknowledged,
-	// note, resolved, monitor_down, monitor_up or test.
+	// note, resolved, monitor_down, monitor_up or test; or forecast, a
+	// warning before any incident.
 	Event Kind `json:"event"`
 	// At is when it happened (RFC 3339, UTC).
 	At time.Time `json:"at"`
 	// Summary is the event in one line: "WM-12 opened: Guest checkout —
 	// Pay failed (http)".
-	Summary  string          `json:"summary"`
-	Incident PayloadIncident `json:"incident"`
+	Summary string `json:"summary"`
+	// Incident is the incident the event belongs to; absent for a
+	// forecast, which has none.
+	Incident PayloadIncident `json:"incident,omitzero"`
 	Journey  PayloadJourney  `json:"journey"`
+	// Forecast is what a forecast event says; absent for every other
+	// event.
+	Forecast *PayloadForecast `json:"forecast,omitempty"`
 	// Run is the run that caused the event; absent for events no run
 	// caused.
 	Run *PayloadRun `json:"run,omitempty"`
@@ -89,6 +96,32 @@ type PayloadJourney struct {
 	Location string   `json:"location"`
 }
 
+// PayloadForecast is a forecast in a Payload: a step's p95 rising towards
+// its warn threshold.
+type PayloadForecast struct {
+	// Severity is always info: nothing has failed yet.
+	Severity results.Severity `json:"severity"`
+	// Step is the step whose p95 rises.
+	Step PayloadForecastStep `json:"step"`
+	// P95MS is the step's p95 as the trend has it now, SlopeMSPerDay how
+	// much it grows a day, WarnMS the step's warn threshold.
+	P95MS         int64 `json:"p95_ms"`
+	SlopeMSPerDay int64 `json:"slope_ms_per_day"`
+	WarnMS        int64 `json:"warn_ms"`
+	// CrossesAt is when the trend reaches the threshold, and DaysToWarn
+	// how many days from the event that is, rounded as the summary says.
+	CrossesAt  time.Time `json:"crosses_at"`
+	DaysToWarn int       `json:"days_to_warn"`
+	// Days is how many days of runs the trend is fitted on.
+	Days int `json:"days"`
+}
+
+// PayloadForecastStep is the step of a forecast.
+type PayloadForecastStep struct {
+	Number int    `json:"number"`
+	Name   string `json:"name"`
+}
+
 // PayloadRun is the run that caused the event.
 type PayloadRun struct {
 	ID      string          `json:"id"`
@@ -121,6 +154,8 @@ type PayloadLinks struct {
 	Incident   string `json:"incident,omitempty"`
 	Run        string `json:"run,omitempty"`
 	Screenshot string `json:"screenshot,omitempty"`
+	// Journey is the journey's page; set for forecasts.
+	Journey string `json:"journey,omitempty"`
 }
 
 // NewPayload is the webhook body of e. Times are in UTC.
@@ -147,8 +182,13 @@ func NewPayload(e *Event) Payload {
 			p.Run.Step = &PayloadStep{Number: s.Number, Name: s.Name, Expected: s.Expected, Actual: s.Actual, URL: s.URL}
 		}
 	}
+	if f := e.Forecast; f != nil && e.Kind == KindForecast {
+		p.Forecast = &PayloadForecast{Severity: results.SeverityInfo, Step: PayloadForecastStep{Number: f.Step, Name: f.StepName},
+			P95MS: f.P95.Milliseconds(), SlopeMSPerDay: f.Slope.Milliseconds(), WarnMS: f.Warn.Milliseconds(),
+			CrossesAt: utc(f.CrossesAt), DaysToWarn: max(0, int(math.Round(f.CrossesAt.Sub(e.At).Hours()/24))), Days: f.Days}
+	}
 	if l := e.Links; l != (Links{}) {
-		p.Links = &PayloadLinks{Incident: l.Incident, Run: l.Run, Screenshot: l.Screenshot}
+		p.Links = &PayloadLinks{Incident: l.Incident, Run: l.Run, Screenshot: l.Screenshot, Journey: l.Journey}
 	}
 	return p
 }
@@ -288,7 +328,7 @@ func (w *Webhook) Deliver(ctx context.Context, e Event) (Receipt, error) {
 	}
 	body, err := marshal(NewPayload(&e))
 	if err != nil {
-		return Receipt{}, permanent(fmt.Errorf("webhook: encode %s event of %s: %w", e.Kind, e.Incident.Ref, err))
+		return Receipt{}, permanent(fmt.Errorf("webhook: encode %s event of %s: %w", e.Kind, e.about(), err))
 	}
 	h := w.headers.Clone()
 	h.Set("Content-Type", "application/json")

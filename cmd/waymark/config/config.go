@@ -69,6 +69,8 @@ type Config struct {
 	Maintenance []Window `mapstructure:"maintenance"`
 	// Retention says how long stored results are kept; zero keeps forever.
 	Retention Retention `mapstructure:"retention"`
+	// Forecast warns before a step's p95 crosses its warn threshold.
+	Forecast Forecast `mapstructure:"forecast"`
 }
 
 // Browser is the `browser` section: the local Chromium runs use (path),
@@ -284,7 +286,7 @@ type Match struct {
 	Owner    string `mapstructure:"owner"`
 	Customer string `mapstructure:"customer"`
 	Tag      string `mapstructure:"tag"`
-	Severity string `mapstructure:"severity"` // warning or critical
+	Severity string `mapstructure:"severity"` // info (forecasts), warning or critical
 	Location string `mapstructure:"location"`
 	Kind     string `mapstructure:"kind"` // site or monitor
 	Journey  string `mapstructure:"journey"`
@@ -356,6 +358,22 @@ type Retention struct {
 	// Aggregates is how long the hourly summaries of runs and steps
 	// (counts, p50, p95, max duration) are kept.
 	Aggregates Period `mapstructure:"aggregates"`
+}
+
+// Forecast is the `forecast` section: once a day the leader of `waymark
+// serve` fits the trend of the p95 of each step that has a warn threshold
+// over the last Window of hourly aggregates, and when the trend crosses
+// the threshold within Horizon it sends an info message through the
+// journey's routes, at most once a week per step. Durations take days
+// (7d).
+type Forecast struct {
+	// Enabled runs the daily forecast (default true).
+	Enabled bool `mapstructure:"enabled"`
+	// Horizon is how far ahead a crossing is told (default 7d).
+	Horizon time.Duration `mapstructure:"horizon"`
+	// Window is how far back the trend is fitted (default 14d); at least
+	// 7d, as a trend needs 7 days of runs.
+	Window time.Duration `mapstructure:"window"`
 }
 
 // Load reads the config file at path over the embedded defaults, applies

@@ -33,6 +33,7 @@ func defaults() Config {
 		Server:          Server{Listen: "127.0.0.1:8080"},
 		Alert:           Alert{After: 2, ResolveAfter: 1, DegradedAfter: 3, RemindEvery: time.Hour, Recheck: time.Minute},
 		Retention:       Retention{Runs: Period(30 * 24 * time.Hour), Failures: Period(90 * 24 * time.Hour), Aggregates: Period(400 * 24 * time.Hour)},
+		Forecast:        Forecast{Enabled: true, Horizon: 7 * 24 * time.Hour, Window: 14 * 24 * time.Hour},
 	}
 }
 
@@ -113,6 +114,7 @@ func TestLoadValidFull(t *testing.T) {
 			{Match: WindowMatch{Journey: "guest-checkout"}, From: at("2026-12-01T22:00:00Z"), To: at("2026-12-02T02:00:00Z")},
 		},
 		Retention: Retention{Runs: Period(30 * day), Failures: Period(90 * day), Aggregates: Period(400 * day)},
+		Forecast:  Forecast{Enabled: true, Horizon: 7 * day, Window: 14 * day},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load gave\n%+v\nwant\n%+v", c, want)

@@ -91,6 +91,9 @@ func validate(c *Config, l *locator) ErrorList {
 	for i, w := range c.Maintenance {
 		v.window(fmt.Sprintf("maintenance[%d]", i), w)
 	}
+	if min := time.Duration(results.DefaultForecastMinDays) * results.Day; c.Forecast.Window < min {
+		v.report("forecast.window", "want at least %dd: a trend needs %[1]d days of runs, got %s", results.DefaultForecastMinDays, Period(c.Forecast.Window))
+	}
 	return v.errs
 }
 
@@ -240,7 +243,7 @@ func checkBrowserURL(s string) string {
 
 // route checks one route: what it matches and that its channels exist.
 func (v *validator) route(path string, r Route, channels map[string]Channel, names []string) {
-	v.oneOf(path+".match.severity", "severity", r.Match.Severity, "warning", "critical")
+	v.oneOf(path+".match.severity", "severity", r.Match.Severity, "info", "warning", "critical")
 	v.oneOf(path+".match.kind", "kind", r.Match.Kind, "site", "monitor")
 	switch {
 	case len(r.To) == 0 && len(r.Escalate) == 0:
