@@ -261,8 +261,10 @@ func TestBrowserCrashIsNotASiteFailure(t *testing.T) {
 	if !strings.Contains(first.Error, "browser crashed") {
 		t.Errorf("crashed run error %q does not say the browser crashed", first.Error)
 	}
-	if run.Attempt != 2 || run.Outcome != results.Passed {
-		t.Errorf("retry: attempt %d outcome %s (%s), want 2 passed", run.Attempt, run.Outcome, run.Error)
+	// Degraded is a healthy shop too: a loaded machine may cross a warn
+	// threshold of the relaunched browser's first page.
+	if run.Attempt != 2 || (run.Outcome != results.Passed && run.Outcome != results.Degraded) {
+		t.Errorf("retry: attempt %d outcome %s (%s), want 2 passed (or degraded)", run.Attempt, run.Outcome, run.Error)
 	}
 	if n := privatePool.Launches(); n != 2 {
 		t.Errorf("browser launched %d times, want 2", n)

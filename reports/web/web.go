@@ -1,6 +1,6 @@
 // Package web is the HTTP face of `waymark serve`: /healthz for load
-// balancers and orchestrators, /metrics for Prometheus, and later the
-// dashboard on the same listener.
+// balancers and orchestrators, /metrics for Prometheus, and the dashboard
+// with its JSON API (/api/v1) on the same listener.
 //
 // It holds no state of its own beyond what one handler needs: the engine
 // feeds a Metrics value, and tells the handler how to check its parts
@@ -46,6 +46,10 @@ type Options struct {
 	// RunsInFlight returns how many runs are going on now, for the gauge
 	// waymark_runs_in_flight.
 	RunsInFlight func() int
+
+	// Dashboard serves the dashboard and its API; nil serves only
+	// /healthz and /metrics.
+	Dashboard *Dashboard
 
 	// Logger receives what goes wrong while serving a scrape; nil
 	// discards.
@@ -94,7 +98,15 @@ func New(opts Options) http.Handler {
 	// 405 and an Allow header, and unknown paths with 404.
 	mux.Handle("GET /healthz", newHealth(opts.Checks, opts.CheckTimeout))
 	mux.Handle("GET /metrics", metrics)
-	return mux
+	if opts.Dashboard == nil {
+		return mux
+	}
+	if opts.Dashboard.Logger == nil {
+		opts.Dashboard.Logger = log
+	}
+	d := newDash(opts.Dashboard)
+	d.register(mux)
+	return d.guard(mux)
 }
 
 // promLogger hands promhttp's error log to slog.

@@ -67,11 +67,11 @@ func (s *Store) PeriodHours(ctx context.Context, f PeriodFilter) ([]JourneyHour,
 		only, args := inJourneys("journey", f.Journeys)
 		args = append([]any{since, stored}, args...)
 		if err := s.db.SelectContext(ctx, &jrows, s.db.Rebind(`SELECT `+journeyHourColumns+` FROM journey_hours
-			WHERE hour >= ? AND hour < ?`+only+` ORDER BY journey, location, hour`), args...); err != nil {
+			WHERE hour >= ? AND hour < ?`+only), args...); err != nil {
 			return nil, nil, fmt.Errorf("read journey aggregates from %s to %s: %w", fromMS(since), fromMS(stored), err)
 		}
 		if err := s.db.SelectContext(ctx, &srows, s.db.Rebind(`SELECT `+stepHourColumns+` FROM step_hours
-			WHERE hour >= ? AND hour < ?`+only+` ORDER BY journey, idx, name, hour`), args...); err != nil {
+			WHERE hour >= ? AND hour < ?`+only), args...); err != nil {
 			return nil, nil, fmt.Errorf("read step aggregates from %s to %s: %w", fromMS(since), fromMS(stored), err)
 		}
 	}
