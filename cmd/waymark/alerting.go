@@ -10,6 +10,7 @@ import (
 
 	"github.com/waymarkhq/waymark/cmd/waymark/config"
 	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/journeys/catalog"
 	"github.com/waymarkhq/waymark/reports/alert"
 	"github.com/waymarkhq/waymark/reports/notify"
 	"github.com/waymarkhq/waymark/results"
@@ -21,12 +22,13 @@ import (
 var _ [alert.MaxChannelTimeout - config.MaxChannelTimeout]struct{}
 
 // newAlerts is the incident manager of the config: its channels (secrets
-// from the environment), routes and alert policy. lookup finds a loaded
-// journey by name (nil: by name only).
+// from the environment), routes, alert policy and forecast. cat holds the
+// journeys served, looked up by name and forecast daily (nil: journeys are
+// known by name only, and none is forecast).
 //
 // rerun, when set, runs a journey again at once after a remediation;
 // extra are channels besides the config's (the demo's terminal).
-func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string) (*journeys.Journey, bool), log *slog.Logger,
+func (a *app) newAlerts(cfg *config.Config, st *store.Store, cat *catalog.Catalog, log *slog.Logger,
 	rerun func(ctx context.Context, journey, location string) error, extra map[string]notify.Channel) (*alert.Manager, error) {
 	channels := maps.Clone(extra)
 	if channels == nil {
@@ -63,6 +65,12 @@ func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string)
 		}
 	}
 	windows := cfg.MaintenanceWindows()
+	var lookup func(string) (*journeys.Journey, bool)
+	var list func() []*journeys.Journey
+	if cat != nil {
+		lookup = cat.Journey
+		list = func() []*journeys.Journey { return cat.Snapshot().Journeys }
+	}
 	return alert.New(alert.Options{
 		Store:     st,
 		Routes:    routes,
@@ -70,6 +78,8 @@ func (a *app) newAlerts(cfg *config.Config, st *store.Store, lookup func(string)
 		Remedies:  remedies,
 		Policy:    func(j *journeys.Journey) alert.Policy { return policy(cfg.Alert, j) },
 		Journey:   lookup,
+		Journeys:  list,
+		Forecast:  alert.ForecastOptions{Enabled: cfg.Forecast.Enabled, Window: cfg.Forecast.Window, Horizon: cfg.Forecast.Horizon},
 		Rerun:     rerun,
 		PublicURL: cfg.Server.PublicURL,
 		InMaintenance: func(ctx context.Context, j *journeys.Journey, at time.Time) (bool, error) {

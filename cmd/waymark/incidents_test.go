@@ -301,6 +301,7 @@ func TestDemoTour(t *testing.T) {
 	// Each pair in the order it must happen; the two channels of one
 	// level may print in either order.
 	for _, p := range [][2]string{
+		{"Dashboard: http://127.0.0.1:", "The tour:"},
 		{"The tour:", "▶ tour: payment=500 is on"},
 		{"▶ tour: payment=500 is on", " opened [critical]"},
 		{"▶ tour: payment=500 is on", "notification log /desk: WM-"},

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/waymarkhq/waymark/cmd/waymark/config"
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/journeys/catalog"
+	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/reports/alert"
 	"github.com/waymarkhq/waymark/reports/notify"
 	"github.com/waymarkhq/waymark/reports/web"
@@ -36,6 +38,8 @@ import (
 type serveFlags struct {
 	listen   string
 	location string
+	// insecure serves the dashboard with no token beyond loopback.
+	insecure bool
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -49,14 +53,20 @@ Journeys are loaded from the config's journeys files and folders, watched
 for changes (and reloaded on SIGHUP); a file that stops validating keeps its
 last good version scheduled. Several agents may share one PostgreSQL
 database; each works its own location's runs. On SIGINT or SIGTERM, running
-journeys get shutdown_timeout to finish, then are cut (recorded aborted).`,
+journeys get shutdown_timeout to finish, then are cut (recorded aborted).
+
+The dashboard and its API share the listener. On a loopback address they
+are open; on any other, serve refuses to start unless server.token is set
+(a bearer token for the API, and the password of the dashboard's login
+form) or --insecure says to serve them open.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.serve(cmd.Context(), f)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.listen, "listen", "", "address of /healthz and /metrics (default server.listen)")
+	fl.StringVar(&f.listen, "listen", "", "address of the dashboard, its API, /healthz and /metrics (default server.listen)")
 	fl.StringVar(&f.location, "location", "", "this agent's location label (default the config's location)")
+	fl.BoolVar(&f.insecure, "insecure", false, "serve the dashboard with no server.token on an address beyond loopback")
 	return c
 }
 
@@ -73,6 +83,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if f.location != "" {
 		cfg.Location = f.location
+	}
+	if err := a.checkAccess(cfg, f.insecure); err != nil {
+		return err
 	}
 	return a.serveConfig(ctx, cfg, nil)
 }
@@ -132,7 +145,7 @@ func (a *app) serveConfig(ctx context.Context, cfg *config.Config, channels map[
 			return err
 		})
 	}
-	alerts, err := a.newAlerts(cfg, st, cat.Journey, log, rerun, channels)
+	alerts, err := a.newAlerts(cfg, st, cat, log, rerun, channels)
 	if err != nil {
 		return badInput(err)
 	}
@@ -188,7 +201,26 @@ func (a *app) serveConfig(ctx context.Context, cfg *config.Config, channels map[
 			QueueDepth:      newQueueWaiting(st, log).depths,
 			BrowserRestarts: func() int { return max(pool.Launches()-1, 0) },
 			RunsInFlight:    func() int { return int(inFlight.Load()) },
-			Logger:          log,
+			Dashboard: &web.Dashboard{
+				Store:     st,
+				Incidents: alerts,
+				RunNow: func(ctx context.Context, journey string) error {
+					return runNow(ctx, st, eng, cat, cfg.Location, journey)
+				},
+				Status: func(ctx context.Context) (reports.StatusView, error) {
+					now := time.Now()
+					d, err := readStatus(ctx, st, now.Add(-24*time.Hour))
+					v := statusView(now, d)
+					v.Database, v.MissWindow = describeDB(cfg.Database), "24h"
+					return v, err
+				},
+				Windows:      cfg.MaintenanceWindows(),
+				Journey:      cat.Journey,
+				Token:        cfg.Server.Token,
+				SecureCookie: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
+				Logger:       log,
+			},
+			Logger: log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -241,7 +273,7 @@ func (a *app) serveConfig(ctx context.Context, cfg *config.Config, channels map[
 
 	log.Info("serving", "agent", agent, "location", cfg.Location, "database", describeDB(cfg.Database), "dialect", st.Dialect(),
 		"browser", pool.Version(), "workers", cfg.Browser.Concurrency(), "listen", ln.Addr().String())
-	fmt.Fprintf(a.stdout, "waymark serve: %d journeys (%d scheduled) in %s; /healthz and /metrics on http://%s\n",
+	fmt.Fprintf(a.stdout, "waymark serve: %d journeys (%d scheduled) in %s; dashboard on http://%s/\n",
 		len(snap.Journeys), scheduled, cfg.Location, ln.Addr())
 	for {
 		select {
@@ -459,4 +491,26 @@ func describeDB(dsn string) string {
 		return u.Redacted()
 	}
 	return dsn
+}
+
+// runNow queues a run of the journey at once in each of its locations
+// (the agent's own when it names none), as the dashboard's "run now"
+// asks: an extra slot, skipped if a run of the journey still goes.
+func runNow(ctx context.Context, st *store.Store, eng *schedule.Engine, cat *catalog.Catalog, here, journey string) error {
+	j, ok := cat.Journey(journey)
+	if !ok {
+		return fmt.Errorf("run %s now: %w", journey, web.ErrNotFound)
+	}
+	locations := j.Locations
+	if len(locations) == 0 {
+		locations = []string{here}
+	}
+	return st.Tx(ctx, func(tx *sqlx.Tx) error {
+		for _, loc := range locations {
+			if _, _, err := eng.RecheckTx(ctx, tx.Tx, j, loc, time.Now(), 0); err != nil {
+				return fmt.Errorf("run %s now in %s: %w", journey, loc, err)
+			}
+		}
+		return nil
+	})
 }

@@ -57,7 +57,13 @@ func (a *app) tour(ctx context.Context, cfg *config.Config, t tourTimes, shop *e
 	defer hook.close()
 
 	cfg.Journeys = []string{dir}
-	cfg.Server.Listen = "127.0.0.1:0"
+	cfg.Server.Listen = dashboardAddr(cfg.Server.Listen)
+	if err := a.checkAccess(cfg, false); err != nil { // expands server.token, as serve does
+		return err
+	}
+	if cfg.Server.PublicURL == "" {
+		cfg.Server.PublicURL = "http://" + cfg.Server.Listen
+	}
 	cfg.Alert.Recheck = 0
 	cfg.Channels = map[string]config.Channel{
 		"desk":    {Type: config.ChannelWebhook, URL: hook.url + "/desk"},
@@ -78,6 +84,8 @@ func (a *app) tour(ctx context.Context, cfg *config.Config, t tourTimes, shop *e
 	}
 	defer func() { a.getenv = env }()
 	fmt.Fprintf(a.stdout, `
+Dashboard: %s/  (open it: the runs, the incident and its messages appear there live)
+
 The tour: the example journeys run every %s against the shop, as `+"`waymark serve`"+`
 runs yours, recorded in %s. Messages go to this terminal and to a
 notification log (a webhook receiver inside the demo, at %s).
@@ -85,7 +93,7 @@ In %s the demo breaks the shop's payment for %s: watch the incident open,
 be sent, escalate to the on-call level after %s when nobody acknowledges
 it, and resolve once payment works again. Ctrl-C stops the tour.
 
-`, t.every, cfg.Database, hook.url, t.faultAfter, t.faultFor, t.escalateAfter)
+`, cfg.Server.PublicURL, t.every, cfg.Database, hook.url, t.faultAfter, t.faultFor, t.escalateAfter)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -160,4 +168,20 @@ func (l *notificationLog) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = l.srv.Shutdown(ctx)
+}
+
+// dashboardAddr is where the tour's dashboard listens: the configured
+// address (127.0.0.1:8080 by default) when it is free, so the URL is the
+// one the README gives, else any free port on loopback.
+func dashboardAddr(want string) string {
+	for _, addr := range []string{want, "127.0.0.1:0"} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		got := ln.Addr().String()
+		ln.Close()
+		return got
+	}
+	return "127.0.0.1:0"
 }
