@@ -193,6 +193,13 @@ func (a *app) serveConfig(ctx context.Context, cfg *config.Config, channels map[
 					_, closeTab, err := pool.Tab(ctx)
 					if err == nil {
 						closeTab()
+						return nil
+					}
+					// Every slot runs a journey and no tab came free in time:
+					// busy, not down (a browser gone fails at once, and the
+					// runs in flight would end in error if it hung).
+					if ctx.Err() != nil && inFlight.Load() > 0 {
+						return nil
 					}
 					return err
 				}},
