@@ -378,12 +378,29 @@ func (o *inFlight) StepFinished(*results.Run, *results.Step) {}
 // TestRunAllBoundsConcurrency: RunAll runs every journey, starting them
 // in journey order, never more at once than MaxConcurrent.
 func TestRunAllBoundsConcurrency(t *testing.T) {
-	base := pages(t, map[string]string{"/": `<title>t</title>`})
 	var js []*journeys.Journey
 	for i := range 4 {
-		js = append(js, parse(t, fmt.Sprintf("name: j%d\nsteps:\n  - goto: /\n  - wait: 100ms\n", i)))
+		js = append(js, parse(t, fmt.Sprintf("name: j%d\nsteps:\n  - goto: /\n", i)))
 	}
 	for _, limit := range []int{1, 2} {
+		// The page answers once limit requests wait for it (or after 5s),
+		// so runs that may overlap do, however loaded the machine is.
+		var mu sync.Mutex
+		waiting, release := 0, make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			if waiting++; waiting == limit {
+				close(release)
+			}
+			mu.Unlock()
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+			fmt.Fprint(w, `<title>t</title>`)
+		}))
+		defer srv.Close()
+		base := srv.URL
 		obs := &inFlight{}
 		r := runner.New(pool, runner.Options{BaseURL: base, Observer: obs, MaxConcurrent: limit})
 		runs, err := r.RunAll(t.Context(), js)
