@@ -125,6 +125,7 @@ func TestForecastEndToEnd(t *testing.T) {
 			}
 		}
 
+		// (p95 now: 2.3 s within 10 ms; the fit's day boundaries follow the clock.)
 		// Day 0: Pay is told, to desk only: the critical route does not
 		// take an info message, and boss is the route's second level.
 		forecast(ForecastReport{Journeys: 1, Steps: 3, Fitted: 2, Crossing: 1, Notified: 1})
@@ -134,7 +135,7 @@ func TestForecastEndToEnd(t *testing.T) {
 		if p.Event != notify.KindForecast || p.Summary != text {
 			t.Errorf("message %s %q, want forecast %q", p.Event, p.Summary, text)
 		}
-		if fc := p.Forecast; fc == nil || fc.Step.Number != 2 || fc.Step.Name != "Pay" || fc.P95MS != 2299 && fc.P95MS != 2300 ||
+		if fc := p.Forecast; fc == nil || fc.Step.Number != 2 || fc.Step.Name != "Pay" || fc.P95MS < 2290 || fc.P95MS > 2310 ||
 			fc.SlopeMSPerDay != 60 || fc.WarnMS != 3000 || fc.DaysToWarn != 12 || fc.Days != 14 || fc.Severity != results.SeverityInfo {
 			t.Errorf("forecast in the message = %+v", fc)
 		}
