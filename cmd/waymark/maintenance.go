@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
 )
@@ -128,7 +129,7 @@ no window has, a database that does not exist or cannot be written.`,
 // exist yet holds no windows: the config's are listed alone, and it is
 // not created.
 func (a *app) listMaintenance(ctx context.Context, f *maintenanceFlags) error {
-	recent, err := parseSince(f.since)
+	recent, err := reports.ParseSince(f.since)
 	if err != nil {
 		return badInput(fmt.Errorf("--since %q: %w: want a duration such as 90m, 36h or 7d", f.since, err))
 	}
@@ -165,7 +166,7 @@ func (a *app) startMaintenance(ctx context.Context, f *maintenanceFlags) error {
 	if f.forDur == "" {
 		return badInput(errors.New("--for: required: how long the window lasts, like --for 30m"))
 	}
-	d, err := parseSince(f.forDur)
+	d, err := reports.ParseSince(f.forDur)
 	if err != nil {
 		return badInput(fmt.Errorf("--for %q: %w: want a positive duration such as 30m, 2h or 1d", f.forDur, err))
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/waymarkhq/waymark/cmd/waymark/config"
+	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/reports/period"
 	"github.com/waymarkhq/waymark/results/store"
 )
@@ -173,7 +174,7 @@ func reportOptions(f *reportFlags, review bool, now time.Time, zone *time.Locati
 		}
 		o.Until = t
 	}
-	if d, err := parseSince(f.since); err == nil {
+	if d, err := reports.ParseSince(f.since); err == nil {
 		o.Since = o.Until.Add(-d)
 	} else if t, derr := parseDate(f.since, zone); derr == nil {
 		o.Since = t

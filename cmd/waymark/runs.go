@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,7 +108,7 @@ func (a *app) listRuns(ctx context.Context, journey string, f runsFlags) error {
 		filter.Outcome = results.Outcome(f.outcome)
 	}
 	if f.since != "" {
-		d, err := parseSince(f.since)
+		d, err := reports.ParseSince(f.since)
 		if err != nil {
 			return badInput(fmt.Errorf("--since %q: %w: want a duration such as 90m, 36h or 7d", f.since, err))
 		}
@@ -328,38 +327,4 @@ func uuid7Since(prefix string, now time.Time) (since time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return t.Add(-time.Minute), true
-}
-
-// sinceRE is a duration led by whole days: "7d", "1d12h".
-var sinceRE = regexp.MustCompile(`^(\d+)d(.*)$`)
-
-// parseSince reads a positive Go duration, optionally led by whole days
-// (7d, 1d12h), as config durations are written.
-func parseSince(s string) (time.Duration, error) {
-	var d time.Duration
-	rest := s
-	if m := sinceRE.FindStringSubmatch(s); m != nil {
-		const day = 24 * time.Hour
-		days, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil || days > int64((1<<63-1)/day) {
-			return 0, errors.New("too long")
-		}
-		d, rest = time.Duration(days)*day, m[2]
-	}
-	if rest != "" {
-		r, err := time.ParseDuration(rest)
-		switch {
-		case err != nil:
-			return 0, errors.New("not a duration")
-		case r < 0:
-			return 0, errors.New("negative")
-		case d+r < d:
-			return 0, errors.New("too long")
-		}
-		d += r
-	}
-	if d <= 0 {
-		return 0, errors.New("zero")
-	}
-	return d, nil
 }

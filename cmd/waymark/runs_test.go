@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
 	"github.com/waymarkhq/waymark/results/store/storetest"
@@ -354,15 +355,15 @@ func TestRunsParseSince(t *testing.T) {
 		{"106751d24h", 0, "too long"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := parseSince(tc.in)
+			got, err := reports.ParseSince(tc.in)
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
-					t.Errorf("parseSince(%q) = %v, %v; want error %q", tc.in, got, err, tc.err)
+					t.Errorf("reports.ParseSince(%q) = %v, %v; want error %q", tc.in, got, err, tc.err)
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Errorf("parseSince(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+				t.Errorf("reports.ParseSince(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 			}
 		})
 	}

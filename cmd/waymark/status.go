@@ -63,7 +63,7 @@ database that does not exist or cannot be reached.`,
 // status is `waymark status`. The flags are checked before the database
 // is opened, so a typo costs nothing.
 func (a *app) status(ctx context.Context, f statusFlags) error {
-	window, err := parseSince(f.since)
+	window, err := reports.ParseSince(f.since)
 	if err != nil {
 		return badInput(fmt.Errorf("--since %q: %w: want a duration such as 90m, 36h or 7d", f.since, err))
 	}

@@ -1,7 +1,6 @@
 package period
 
 import (
-	"context"
 	"io"
 	"sync"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/waymarkhq/waymark/results/store"
 	"github.com/waymarkhq/waymark/results/store/storegen"
-	"github.com/waymarkhq/waymark/results/store/storetest"
 )
 
 // benchNow is the end of the generated history, fixed so every run of the
@@ -22,24 +20,7 @@ func benchStore(b *testing.B, dialect string) *store.Store {
 	if st, ok := benchStores.Load(dialect); ok {
 		return st.(*store.Store)
 	}
-	ctx := context.Background()
-	spec := storegen.Spec{Now: benchNow}
-	var st *store.Store
-	var err error
-	if dialect == "postgres" {
-		if st, err = store.Open(ctx, storetest.PostgresURL(b)); err == nil {
-			spec.Dir = b.TempDir()
-			_, err = storegen.Fill(ctx, st, spec)
-		}
-	} else {
-		var path string
-		if path, err = storegen.SQLiteFile(ctx, spec); err == nil {
-			st, err = store.Open(ctx, path)
-		}
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := storegen.Bench(b, dialect, storegen.Spec{Now: benchNow})
 	benchStores.Store(dialect, st)
 	return st
 }

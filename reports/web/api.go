@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/reports/alert"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
@@ -798,7 +799,7 @@ func (d *dash) apiStartMaintenance(r *http.Request) (int, any, error) {
 	if forText == "" {
 		return 0, nil, badField("for", "required: how long the window lasts, like 30m, 2h or 1d")
 	}
-	dur, err := parseDuration(forText)
+	dur, err := reports.ParseSince(forText)
 	if err != nil {
 		return 0, nil, badField("for", "%q: %v: want a positive duration such as 30m, 2h or 1d", forText, err)
 	}
@@ -1008,43 +1009,11 @@ func parseSinceParam(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	d, err := parseDuration(s)
+	d, err := reports.ParseSince(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q: %v: want a duration such as 90m, 36h or 7d, or an RFC 3339 time", s, err)
 	}
 	return now.Add(-d), nil
-}
-
-// parseDuration reads a positive duration as the CLI does: Go's (90m,
-// 1h30m) led by an optional count of days (7d, 1d12h).
-func parseDuration(s string) (time.Duration, error) {
-	const day = 24 * time.Hour
-	var d time.Duration
-	rest := s
-	// Go's durations have no "d": one leads the days.
-	if n, after, ok := strings.Cut(s, "d"); ok && n != "" && !strings.ContainsFunc(n, func(c rune) bool { return c < '0' || c > '9' }) {
-		days, err := strconv.ParseInt(n, 10, 64)
-		if err != nil || days > int64((1<<63-1)/day) {
-			return 0, errors.New("too long")
-		}
-		d, rest = time.Duration(days)*day, after
-	}
-	if rest != "" {
-		r, err := time.ParseDuration(rest)
-		switch {
-		case err != nil:
-			return 0, errors.New("not a duration")
-		case r < 0:
-			return 0, errors.New("negative")
-		case d+r < d:
-			return 0, errors.New("too long")
-		}
-		d += r
-	}
-	if d <= 0 {
-		return 0, errors.New("not positive")
-	}
-	return d, nil
 }
 
 // utc is t in UTC; the zero time stays zero (and is left out).

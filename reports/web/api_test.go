@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/waymarkhq/waymark/journeys"
+	"github.com/waymarkhq/waymark/reports"
 	"github.com/waymarkhq/waymark/results"
 )
 
@@ -604,12 +605,12 @@ func TestParseDuration(t *testing.T) {
 	}{
 		{"30m", 30 * time.Minute}, {"1h30m", 90 * time.Minute}, {"7d", 7 * 24 * time.Hour}, {"1d12h", 36 * time.Hour}, {"90s", 90 * time.Second},
 	} {
-		if got, err := parseDuration(tc.in); err != nil || got != tc.want {
+		if got, err := reports.ParseSince(tc.in); err != nil || got != tc.want {
 			t.Errorf("parseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
 	for _, in := range []string{"", "0", "0s", "-5m", "d", "5", "soon", "99999999999999d", "1dd", "1.5d", "d5h"} {
-		if got, err := parseDuration(in); err == nil {
+		if got, err := reports.ParseSince(in); err == nil {
 			t.Errorf("parseDuration(%q) = %v, want an error", in, got)
 		}
 	}

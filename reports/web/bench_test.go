@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/waymarkhq/waymark/results/store"
 	"github.com/waymarkhq/waymark/results/store/storegen"
-	"github.com/waymarkhq/waymark/results/store/storetest"
 )
 
 // benchStores are the generated stores of the benchmarks, by dialect:
@@ -27,31 +25,10 @@ var benchNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 func benchStore(b *testing.B, dialect string) *store.Store {
 	benchStores.Lock()
 	defer benchStores.Unlock()
-	if st := benchStores.m[dialect]; st != nil {
-		return st
+	if st := benchStores.m[dialect]; st == nil {
+		benchStores.m[dialect] = storegen.Bench(b, dialect, storegen.Spec{Now: benchNow})
 	}
-	ctx := context.Background()
-	spec := storegen.Spec{Now: benchNow}
-	start := time.Now()
-	var st *store.Store
-	var err error
-	if dialect == "postgres" {
-		if st, err = store.Open(ctx, storetest.PostgresURL(b)); err == nil {
-			spec.Dir = b.TempDir()
-			_, err = storegen.Fill(ctx, st, spec)
-		}
-	} else {
-		var path string
-		if path, err = storegen.SQLiteFile(ctx, spec); err == nil {
-			st, err = store.Open(ctx, path)
-		}
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("%s: the store of 200 journeys × 90 days is ready in %s", dialect, time.Since(start).Round(time.Second))
-	benchStores.m[dialect] = st
-	return st
+	return benchStores.m[dialect]
 }
 
 // BenchmarkPages renders the overview, a journey's page (30 days and a

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,6 +22,7 @@ import (
 	"github.com/waymarkhq/waymark/journeys"
 	"github.com/waymarkhq/waymark/results"
 	"github.com/waymarkhq/waymark/results/store"
+	"github.com/waymarkhq/waymark/results/store/storetest"
 )
 
 // Spec says how much history to make. Zero fields take the defaults in
@@ -321,4 +323,31 @@ func SQLiteFile(ctx context.Context, spec Spec) (string, error) {
 		return "", err
 	}
 	return path, os.WriteFile(path+".done", nil, 0o644)
+}
+
+// Bench opens a store of spec's history for a benchmark on dialect
+// ("sqlite": the file SQLiteFile keeps; "postgres": a new database of the
+// server the PG* variables name, filled anew, which takes minutes).
+func Bench(tb testing.TB, dialect string, spec Spec) *store.Store {
+	tb.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	var st *store.Store
+	var err error
+	if dialect == store.DialectPostgres {
+		if st, err = store.Open(ctx, storetest.PostgresURL(tb)); err == nil {
+			spec.Dir = tb.TempDir()
+			_, err = Fill(ctx, st, spec)
+		}
+	} else {
+		var path string
+		if path, err = SQLiteFile(ctx, spec); err == nil {
+			st, err = store.Open(ctx, path)
+		}
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("%s: the generated store is ready in %s", dialect, time.Since(start).Round(time.Second))
+	return st
 }
