@@ -50,6 +50,9 @@ func saveRunsFixture(t *testing.T, now time.Time) (string, storedFixture) {
 			URL: "http://shop.test/", HTTPStatus: 200}
 	}
 	at := func(d time.Duration) time.Time { return now.Add(-d).Truncate(time.Millisecond) }
+	// E's and F's IDs are a second apart within one 65.536 s block of
+	// UUIDv7 time, so they always share their first 8 characters.
+	efID := time.UnixMilli(at(5*time.Minute).UnixMilli()&^0xFFFF + 10_000)
 
 	runs := storedFixture{
 		"A": mk("search", at(10*24*time.Hour), at(10*24*time.Hour), 1, results.Passed, passed(1, "Home page")),
@@ -63,10 +66,10 @@ func saveRunsFixture(t *testing.T, now time.Time) (string, storedFixture) {
 		"D": mk("search", at(30*time.Minute), at(30*time.Minute), 4, results.Degraded,
 			results.Step{Index: 1, Name: "goto /search", Action: "goto", Line: 5, Duration: 2400 * ms, Status: results.StepDegraded,
 				Error: "took 2.4s, over the 2s warn threshold", URL: "http://shop.test/search", HTTPStatus: 200}),
-		"E": mk("checkout", at(5*time.Minute), at(5*time.Minute), 5, results.Error,
+		"E": mk("checkout", at(5*time.Minute), efID, 5, results.Error,
 			results.Step{Index: 1, Name: "Home page", Action: "goto", Line: 5, Duration: 50 * ms, Status: results.StepError,
 				Cause: results.CauseMonitor, Error: "browser crashed: websocket closed"}),
-		"F": mk("checkout", at(5*time.Minute-time.Second), at(5*time.Minute-time.Second), 6, results.Passed, passed(1, "Home page")),
+		"F": mk("checkout", at(5*time.Minute-time.Second), efID.Add(time.Second), 6, results.Passed, passed(1, "Home page")),
 		"G": mk("login", at(3*24*time.Hour), now, 7, results.Aborted,
 			results.Step{Index: 1, Name: "Sign in", Action: "click", Line: 5, Duration: 0, Status: results.StepAborted,
 				Error: "interrupted: the run was cut short here"}),
